@@ -1,0 +1,1 @@
+"""The hotline intake application: Twisted services, HTTP API, channels, pipeline, persistence, CLI."""

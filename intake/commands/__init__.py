@@ -1,0 +1,1 @@
+"""Sub-commands of `hotline`: each module defines `add_arguments(parser)` and `run(args) -> int`."""

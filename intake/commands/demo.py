@@ -1,0 +1,127 @@
+"""`hotline demo`: start the service, send a bundled sample day through the HTTP API, summarise.
+
+The sample day (intake/samples/demo-day.jsonl) has reports from every channel, inspectors
+included. The service keeps running afterwards so the cases can be looked at; `--exit` stops it
+after the summary (used by tests).
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from intake.commands.common import add_config_option, load_config_or_exit
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "demo-day.jsonl"
+
+
+def add_arguments(p) -> None:
+    """--port, --db, --config, --sample, --exit."""
+    add_config_option(p)
+    p.add_argument("--db", metavar="URL", default="sqlite:///hotline-demo.sqlite",
+                   help="database (default: a fresh hotline-demo.sqlite in the working folder)")
+    p.add_argument("--port", type=int, help="HTTP port (default from config)")
+    p.add_argument("--sample", default=str(SAMPLE), help="JSON Lines of reports to send")
+    p.add_argument("--exit", action="store_true", help="stop after the summary instead of serving on")
+
+
+def _table(rows, headers) -> str:
+    widths = [max(_w(str(h)), *(_w(str(r[i])) for r in rows)) if rows else _w(str(h)) for i, h in enumerate(headers)]
+    line = lambda cells: "  ".join(str(c) + " " * (w - _w(str(c))) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in rows])
+
+
+def _w(s: str) -> int:
+    # East Asian characters take two columns in a terminal.
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
+
+
+def post_all(reactor, base: str, lines: list[dict]):
+    """POST each report in order; a Deferred list of (status, body) pairs."""
+    from twisted.internet import defer
+    from twisted.web.client import Agent, readBody
+    from twisted.web.http_headers import Headers
+    from twisted.web.client import FileBodyProducer
+    from io import BytesIO
+
+    agent = Agent(reactor)
+
+    @defer.inlineCallbacks
+    def go():
+        out = []
+        for body in lines:
+            resp = yield agent.request(b"POST", (base + "/api/v1/reports").encode(),
+                                       Headers({b"Content-Type": [b"application/json"]}),
+                                       FileBodyProducer(BytesIO(json.dumps(body, ensure_ascii=False).encode())))
+            data = yield readBody(resp)
+            out.append((resp.code, json.loads(data)))
+        return out
+    return go()
+
+
+def summarise(config, results, summary) -> str:
+    """The demo's tables: outcomes, per street, per department."""
+    outcomes = summary["outcomes"]
+    names = {d.id: d.name for d in config.departments.values()}
+    lines = [f"reports sent: {len(results)}; HTTP statuses: "
+             + ", ".join(f"{k} x{v}" for k, v in sorted(_count(s for s, _ in results).items()))]
+    lines.append(_table([[k, outcomes.get(k, 0)] for k in ("opened", "merged", "out_of_scope", "emergency")],
+                        ["outcome", "reports"]))
+    lines.append(f"needs operator review: {summary['needs_review']}; hot issues: {summary['hot']}")
+    lines.append("")
+    lines.append(_table([[s or "(place unknown)", n, r] for s, n, r in sorted(summary["per_street"], key=lambda x: -x[1])],
+                        ["street/town", "cases", "reports"]))
+    lines.append("")
+    lines.append(_table([[names.get(d, d or "(none)"), n] for d, n in sorted(summary["per_department"], key=lambda x: -x[1])],
+                        ["department", "cases"]))
+    return "\n".join(lines)
+
+
+def _count(it):
+    c = {}
+    for x in it:
+        c[x] = c.get(x, 0) + 1
+    return c
+
+
+def run(args) -> int:
+    """Fresh demo database, service up, sample sent, summary printed, service left running."""
+    from twisted.internet import reactor
+    from intake.commands.serve import listening_port, start
+
+    config = load_config_or_exit(args.config)
+    if args.db.startswith("sqlite:///") and not args.db.startswith("sqlite:////"):
+        path = Path(args.db[len("sqlite:///"):])
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    port = config.service.http_port if args.port is None else args.port
+    top, parts = start(config, args.db, port, "127.0.0.1", reactor)
+    base = f"http://127.0.0.1:{listening_port(top)}"
+    with open(args.sample, encoding="utf-8") as f:
+        lines = [json.loads(x) for x in f if x.strip()]
+    exit_code = [0]
+
+    def done(results):
+        d = parts["store"].summary()
+        d.addCallback(lambda s: print(summarise(config, results, s), flush=True))
+        d.addCallback(lambda _: print(
+            f"\nThe service is running at {base}/\n"
+            f"  cases:     {base}/api/v1/cases\n"
+            f"  one case:  {base}/api/v1/cases/1\n"
+            f"  a report:  {base}/api/v1/reports/1\n"
+            f"  API spec:  {base}/api/v1/openapi.json\n"
+            + ("" if args.exit else "Press Ctrl-C to stop."), flush=True))
+        return d
+
+    def failed(f):
+        exit_code[0] = 1
+        print(f"demo failed: {f.getErrorMessage()}", file=sys.stderr)
+
+    print(f"hotline demo: sending {len(lines)} reports to {base}/api/v1/reports ...", flush=True)
+    d = post_all(reactor, base, lines)
+    d.addCallback(done)
+    d.addErrback(failed)
+    if args.exit:
+        d.addBoth(lambda _: reactor.stop())
+    reactor.run()
+    return exit_code[0]

@@ -1,0 +1,166 @@
+"""The single source of truth for the database tables.
+
+Reports are kept exactly as received and never rewritten; what the system decided about a report
+lives beside it in `report_decisions`; a case has an append-only history in `case_events`.
+Every change here needs an Alembic migration in intake/migrations/versions (a test compares the
+migrated schema with this module).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; stored as naive UTC on every dialect.
+
+    SQLite has no time zones and PostgreSQL's timestamptz would return the session's zone; storing
+    naive UTC makes both behave the same and keeps comparisons in SQL correct.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+# A report exactly as a channel delivered it. One row per (channel, external_id): the unique
+# constraint makes intake idempotent across retries and across service nodes.
+reports = sa.Table(
+    "reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("external_id", sa.String(128), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("caller", sa.String(64)),
+    sa.Column("address", sa.Text),
+    sa.Column("street_hint", sa.String(64)),
+    sa.Column("code_hint", sa.String(5)),
+    sa.Column("lng", sa.Float),
+    sa.Column("lat", sa.Float),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("channel", "external_id"),
+)
+sa.Index("ix_reports_received_at", reports.c.received_at)
+
+# What the system decided about one report, written in the same transaction as the report.
+# outcome: opened | merged | out_of_scope | emergency. Lists are JSON.
+report_decisions = sa.Table(
+    "report_decisions", metadata,
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id"), primary_key=True),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("duplicate_of", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("model_version", sa.String(40), nullable=False),
+    sa.Column("code", sa.String(5)),
+    sa.Column("confidence", sa.Float, nullable=False),
+    sa.Column("abstain", sa.Boolean, nullable=False),
+    sa.Column("candidates", sa.JSON, nullable=False),
+    sa.Column("out_of_scope", sa.Boolean, nullable=False),
+    sa.Column("agency", sa.String(64)),
+    sa.Column("emergency", sa.Boolean, nullable=False),
+    sa.Column("classification_reasons", sa.JSON, nullable=False),
+    sa.Column("street", sa.String(64)),
+    sa.Column("community", sa.String(12)),
+    sa.Column("grid", sa.String(15)),
+    sa.Column("places", sa.JSON, nullable=False),
+    sa.Column("location_reasons", sa.JSON, nullable=False),
+    sa.Column("duplicate_outcome", sa.String(16), nullable=False),
+    sa.Column("duplicate_score", sa.Float),
+    sa.Column("duplicate_reasons", sa.JSON, nullable=False),
+    sa.Column("department_id", sa.String(64)),
+    sa.Column("routing_level", sa.String(16)),
+    sa.Column("routing_reasons", sa.JSON, nullable=False),
+    sa.Column("needs_review", sa.Boolean, nullable=False),
+    sa.Column("audit_sampled", sa.Boolean, nullable=False),
+    sa.Column("tokens", sa.Text, nullable=False),
+    sa.Column("decided_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_report_decisions_case_id", report_decisions.c.case_id)
+sa.Index("ix_report_decisions_needs_review", report_decisions.c.needs_review)
+
+# A case: one problem at one place. The number citizens are told comes from the database
+# (the primary key's sequence). status follows the closed loop (routing.workflow).
+cases = sa.Table(
+    "cases", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("number", sa.String(20), unique=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("code", sa.String(5), nullable=False),
+    sa.Column("street", sa.String(64)),
+    sa.Column("community", sa.String(12)),
+    sa.Column("grid", sa.String(15)),
+    sa.Column("places", sa.JSON, nullable=False),
+    sa.Column("tokens", sa.Text, nullable=False),
+    sa.Column("department_id", sa.String(64)),
+    sa.Column("level", sa.String(16)),
+    sa.Column("emergency", sa.Boolean, nullable=False),
+    sa.Column("hot", sa.Boolean, nullable=False),
+    sa.Column("inspector_confirmed", sa.Boolean, nullable=False),
+    sa.Column("report_count", sa.Integer, nullable=False),
+    sa.Column("callers", sa.JSON, nullable=False),
+    sa.Column("channels", sa.JSON, nullable=False),
+    sa.Column("recurrence_of", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("opened_at", UTCDateTime, nullable=False),
+    sa.Column("last_report_at", UTCDateTime, nullable=False),
+    sa.Column("closed_at", UTCDateTime),
+)
+# Candidate lookup for duplicates goes by place and time, never a scan.
+sa.Index("ix_cases_grid_last_report_at", cases.c.grid, cases.c.last_report_at)
+sa.Index("ix_cases_community_last_report_at", cases.c.community, cases.c.last_report_at)
+sa.Index("ix_cases_street_last_report_at", cases.c.street, cases.c.last_report_at)
+sa.Index("ix_cases_status_opened_at", cases.c.status, cases.c.opened_at)
+sa.Index("ix_cases_code", cases.c.code)
+
+# Which reports a case holds. A report belongs to at most one case.
+# role: origin (opened it) | duplicate (a citizen's report merged in) | confirmation (an inspector's).
+case_reports = sa.Table(
+    "case_reports", metadata,
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id"), primary_key=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("joined_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_case_reports_case_id", case_reports.c.case_id)
+
+# The append-only history of a case: who did what, when and why. Rows are never updated.
+case_events = sa.Table(
+    "case_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("detail", sa.JSON, nullable=False),
+)
+sa.Index("ix_case_events_case_id_at", case_events.c.case_id, case_events.c.at)
+
+# One row that every intake transaction locks first, on every node sharing the database, so the
+# duplicate check and the case it opens are one atomic step: two nodes cannot both open a case
+# for the same problem. Classification happens before, outside the lock.
+intake_lock = sa.Table(
+    "intake_lock", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("generation", sa.Integer, nullable=False),
+)

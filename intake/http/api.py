@@ -1,0 +1,154 @@
+"""The JSON API v1: reports in, reports and cases out.
+
+Thin adapters (Synapse's servlets): parse and check the request, hand a normalised report to the
+pipeline, shape the answer. The logic lives in intake.pipeline and the stores.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from twisted.internet import defer
+
+from intake.http.openapi import openapi_document
+from intake.http.router import HttpError, JsonRouter, NotFound
+from intake.models import CaseRow
+from intake.pipeline import result_json
+from intake.validation import FieldError, InvalidInput, decode_json_body, parse_report, parse_time
+
+MAX_PAGE = 200
+
+
+def case_json(c: CaseRow, taxonomy=None) -> dict:
+    """A case as the API shows it (reports and history when loaded)."""
+    body = {
+        "id": c.id, "number": c.number, "status": c.status, "code": c.code,
+        "name": taxonomy.matters[c.code].name if taxonomy is not None and c.code in taxonomy.matters else None,
+        "street": c.street, "community": c.community, "grid": c.grid, "department": c.department_id,
+        "level": c.level, "emergency": c.emergency, "hot": c.hot, "inspector_confirmed": c.inspector_confirmed,
+        "report_count": c.report_count, "channels": list(c.channels), "recurrence_of": c.recurrence_of,
+        "opened_at": c.opened_at, "last_report_at": c.last_report_at, "closed_at": c.closed_at,
+    }
+    if c.reports:
+        body["reports"] = [dict(r) for r in c.reports]
+    if c.history:
+        body["history"] = [{"at": e["at"], "actor": e["actor"], "kind": e["kind"], "detail": e["detail"]}
+                           for e in c.history]
+    return body
+
+
+class ApiV1:
+    """Handlers of /api/v1; `resource()` gives the twisted.web resource."""
+
+    def __init__(self, config, pipeline, store, clock):
+        self.config = config
+        self.pipeline = pipeline
+        self.store = store
+        self.clock = clock
+        self.tz = ZoneInfo(config.service.timezone)
+        self._streets = set()
+        for s in config.district.streets.values():
+            self._streets.add(s.name)
+            self._streets.update(s.aliases)
+
+    def resource(self) -> JsonRouter:
+        """The router with every route of the API."""
+        r = JsonRouter()
+        r.add("POST", "/api/v1/reports", self.post_report)
+        r.add("GET", "/api/v1/reports/{report_id}", self.get_report)
+        r.add("GET", "/api/v1/cases", self.list_cases)
+        r.add("GET", "/api/v1/cases/{case_id}", self.get_case)
+        r.add("GET", "/api/v1/openapi.json", self.openapi)
+        r.add("GET", "/api/v1/health", self.health)
+        return r
+
+    def now(self) -> dt.datetime:
+        """The injected clock's time as an aware datetime."""
+        return dt.datetime.fromtimestamp(self.clock.seconds(), tz=dt.timezone.utc)
+
+    @defer.inlineCallbacks
+    def post_report(self, request):
+        """POST /api/v1/reports: take a report; 201 when new, 200 with the first answer for a retry."""
+        ctype = (request.getHeader(b"content-type") or b"").decode("latin-1").lower()
+        if ctype and "json" not in ctype:
+            raise HttpError(415, f"content type {ctype!r} not supported; send application/json", "body")
+        data = decode_json_body(request.content.read())
+        report = parse_report(data, now=self.now(), tz=self.tz, max_text_chars=self.config.service.max_text_chars,
+                              known_streets=self._streets, known_codes=self.config.taxonomy.matters.keys())
+        result = yield self.pipeline.submit(report)
+        return (200 if result.replayed else 201), result_json(result, self.config)
+
+    @defer.inlineCallbacks
+    def get_report(self, request, report_id):
+        """GET /api/v1/reports/{id}: the report as received and what was decided about it."""
+        rid = _int_param(report_id, "report_id")
+        found = yield self.store.get_report(rid)
+        if found is None:
+            raise NotFound(f"no report {rid}")
+        r, d = found["report"], found["decision"]
+        body = {k: r[k] for k in ("id", "channel", "external_id", "text", "caller", "address", "street_hint",
+                                  "code_hint", "lng", "lat", "received_at", "stored_at")}
+        body["decision"] = None if d is None else {k: v for k, v in d.items() if k != "report_id"}
+        if d is not None:
+            body["decision"]["tokens"] = d["tokens"].split()
+        return 200, body
+
+    @defer.inlineCallbacks
+    def get_case(self, request, case_id):
+        """GET /api/v1/cases/{id or number}: the case with its reports and history."""
+        if case_id.isdigit() and len(case_id) >= 10:
+            c = yield self.store.get_case(number=case_id)
+        else:
+            c = yield self.store.get_case(case_id=_int_param(case_id, "case_id"))
+        if c is None:
+            raise NotFound(f"no case {case_id}")
+        return 200, case_json(c, self.config.taxonomy)
+
+    @defer.inlineCallbacks
+    def list_cases(self, request):
+        """GET /api/v1/cases?status=&street=&code=&from=&to=&limit=&offset=: filtered, paged."""
+        args = {k.decode(): v[-1].decode("utf-8", "replace") for k, v in request.args.items()}
+        allowed = {"status", "street", "code", "from", "to", "limit", "offset"}
+        errors = [FieldError(k, "unknown query parameter") for k in sorted(set(args) - allowed)]
+        since = parse_time(args["from"], "from", self.tz, errors) if "from" in args else None
+        until = parse_time(args["to"], "to", self.tz, errors) if "to" in args else None
+        limit = _int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
+        offset = _int_arg(args, "offset", 0, 0, 10 ** 9, errors)
+        street = args.get("street")
+        if street:
+            s = self.config.district.street_by_name(street)
+            if s is None:
+                errors.append(FieldError("street", f"unknown street/town {street!r}"))
+            else:
+                street = s.name
+        if errors:
+            raise InvalidInput(errors)
+        total, rows = yield self.store.list_cases(status=args.get("status"), street=street, code=args.get("code"),
+                                                  since=since, until=until, limit=limit, offset=offset)
+        nxt = offset + limit if offset + limit < total else None
+        return 200, {"total": total, "limit": limit, "offset": offset, "next_offset": nxt,
+                     "items": [case_json(c, self.config.taxonomy) for c in rows]}
+
+    def openapi(self, request):
+        """GET /api/v1/openapi.json: the OpenAPI 3 description of this API."""
+        return 200, openapi_document()
+
+    def health(self, request):
+        """GET /api/v1/health: the service is up and which model it runs."""
+        return 200, {"status": "ok", "model_version": getattr(self.pipeline.analyser, "model_version", None)}
+
+
+def _int_param(value: str, field: str) -> int:
+    if not value.isdigit() or len(value) > 12:
+        raise InvalidInput([FieldError(field, f"must be a positive integer, got {value[:20]!r}")])
+    return int(value)
+
+
+def _int_arg(args: dict, name: str, default: int, lo: int, hi: int, errors: list) -> int:
+    if name not in args:
+        return default
+    v = args[name]
+    if not v.lstrip("-").isdigit() or not lo <= int(v) <= hi:
+        errors.append(FieldError(name, f"must be an integer between {lo} and {hi}"))
+        return default
+    return int(v)

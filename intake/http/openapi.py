@@ -1,0 +1,101 @@
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json (kept beside the handlers it describes)."""
+from __future__ import annotations
+
+from intake.validation import API_CHANNELS
+
+_ERROR = {"type": "object", "required": ["error"], "properties": {
+    "error": {"type": "string"}, "field": {"type": "string"},
+    "errors": {"type": "array", "items": {"type": "object", "properties": {
+        "field": {"type": "string"}, "message": {"type": "string"}}}}}}
+
+_REPORT_IN = {
+    "type": "object", "additionalProperties": False, "required": ["channel", "external_id", "text"],
+    "properties": {
+        "channel": {"type": "string", "enum": list(API_CHANNELS)},
+        "external_id": {"type": "string", "minLength": 1, "maxLength": 128,
+                        "description": "the channel's own id; (channel, external_id) makes intake idempotent"},
+        "text": {"type": "string", "minLength": 1, "maxLength": 4000},
+        "received_at": {"type": "string", "format": "date-time",
+                        "description": "default: now; without an offset, read in the deployment's time zone"},
+        "caller": {"type": "string", "maxLength": 64},
+        "address": {"type": "string", "maxLength": 500, "description": "事发位置 as the sender wrote it"},
+        "street": {"type": "string", "description": "official or short street/town name"},
+        "code": {"type": "string", "pattern": "^[0-9]{5}$",
+                 "description": "matter code; authoritative when the channel is inspector"},
+        "lng": {"type": "number", "minimum": -180, "maximum": 180},
+        "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    }}
+
+_INTAKE_OUT = {"type": "object", "properties": {
+    "report_id": {"type": "integer"},
+    "outcome": {"type": "string", "enum": ["opened", "merged", "out_of_scope", "emergency"]},
+    "case": {"type": ["object", "null"], "properties": {"id": {"type": "integer"}, "number": {"type": "string"}}},
+    "duplicate_of": {"type": ["integer", "null"]},
+    "classification": {"type": "object"}, "location": {"type": "object"},
+    "department": {"type": ["string", "null"]}, "needs_review": {"type": "boolean"},
+    "reasons": {"type": "array", "items": {"type": "string"}}, "replayed": {"type": "boolean"}}}
+
+_CASE = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "number": {"type": "string"}, "status": {"type": "string"},
+    "code": {"type": "string"}, "name": {"type": ["string", "null"]}, "street": {"type": ["string", "null"]},
+    "community": {"type": ["string", "null"]}, "grid": {"type": ["string", "null"]},
+    "department": {"type": ["string", "null"]}, "emergency": {"type": "boolean"}, "hot": {"type": "boolean"},
+    "report_count": {"type": "integer"}, "channels": {"type": "array", "items": {"type": "string"}},
+    "reports": {"type": "array", "items": {"type": "object"}},
+    "history": {"type": "array", "items": {"type": "object"}}}}
+
+
+def _err(desc):
+    return {"description": desc, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def openapi_document() -> dict:
+    """The whole document as a dict."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Hotline intake API", "version": "1",
+                 "description": "Citizen reports from 12345, 12319, 110 transfers, SMS, web and inspectors "
+                                "become classified, located, deduplicated cases (GB/T 47678.5-2026)."},
+        "paths": {
+            "/api/v1/reports": {"post": {
+                "summary": "Take a report", "operationId": "postReport",
+                "requestBody": {"required": True, "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ReportIn"}}}},
+                "responses": {
+                    "201": {"description": "stored and decided", "content": {"application/json": {
+                        "schema": {"$ref": "#/components/schemas/IntakeResult"}}}},
+                    "200": {"description": "a retry: the first answer, nothing new created",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntakeResult"}}}},
+                    "400": _err("invalid input; `field` names what was wrong"),
+                    "413": _err("body too large"), "415": _err("not JSON")}}},
+            "/api/v1/reports/{report_id}": {"get": {
+                "summary": "A report as received, with the decisions about it", "operationId": "getReport",
+                "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the report"}, "400": _err("bad id"), "404": _err("no such report")}}},
+            "/api/v1/cases": {"get": {
+                "summary": "Cases, filtered and paged", "operationId": "listCases",
+                "parameters": [
+                    {"name": "status", "in": "query", "schema": {"type": "string"}},
+                    {"name": "street", "in": "query", "schema": {"type": "string"}},
+                    {"name": "code", "in": "query", "schema": {"type": "string"}},
+                    {"name": "from", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "to", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                "responses": {"200": {"description": "a page of cases", "content": {"application/json": {"schema": {
+                    "type": "object", "properties": {"total": {"type": "integer"}, "limit": {"type": "integer"},
+                                                     "offset": {"type": "integer"},
+                                                     "next_offset": {"type": ["integer", "null"]},
+                                                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Case"}}}}}}},
+                              "400": _err("bad filter")}}},
+            "/api/v1/cases/{case_id}": {"get": {
+                "summary": "A case by id or number, with its reports and history", "operationId": "getCase",
+                "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "the case", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Case"}}}}, "404": _err("no such case")}}},
+            "/api/v1/health": {"get": {"summary": "Liveness", "operationId": "health",
+                                       "responses": {"200": {"description": "up"}}}},
+        },
+        "components": {"schemas": {"Error": _ERROR, "ReportIn": _REPORT_IN, "IntakeResult": _INTAKE_OUT,
+                                   "Case": _CASE}},
+    }

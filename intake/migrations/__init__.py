@@ -1,0 +1,1 @@
+"""Alembic migrations for intake.db.schema."""

@@ -1,0 +1,140 @@
+"""The trained matter classifier at inference time: pure numpy, no scikit-learn needed.
+
+`MatterModel` holds what `nlp.train` produced: the vocabulary, a linear scorer over the 250
+matter codes plus OUT (out of scope), the softmax temperature fitted on a held-out slice of the
+training data (calibrated confidences), a linear emergency scorer and a linear agency scorer for
+out-of-scope reports. Weights are kept dense (feature x label, float32) so that scoring a text is
+a row gather and a sum: no per-call sparse-matrix overhead.
+
+The file is a pickle of plain dicts and numpy arrays with a format number; load only model files
+you produced yourself (pickle runs code from the file).
+"""
+from __future__ import annotations
+
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nlp.dataset import OUT_OF_SCOPE
+from nlp.features import Prepared, TextPipeline, Vocabulary, feature_counts
+
+__all__ = ["MatterModel", "Scores", "ModelError", "DEFAULT_MODEL_PATH", "FORMAT"]
+
+FORMAT = 1
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "current.pkl"
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or of another format."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the models say about one text."""
+
+    labels: tuple[str, ...]          # all labels, most probable first
+    probs: tuple[float, ...]         # calibrated probabilities in the same order
+    emergency_prob: float
+    agency: str | None
+    agency_prob: float
+
+    def prob(self, label: str) -> float:
+        """Probability of one label (0 when unknown)."""
+        try:
+            return self.probs[self.labels.index(label)]
+        except ValueError:
+            return 0.0
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max()
+    e = np.exp(z)
+    return e / e.sum()
+
+
+class MatterModel:
+    """A trained model; `score` is thread-safe (read-only arrays)."""
+
+    def __init__(self, state: dict):
+        if state.get("format") != FORMAT:
+            raise ModelError(f"model format {state.get('format')!r}, this code reads {FORMAT}")
+        self.state = state
+        self.version: str = state["version"]
+        self.labels: tuple[str, ...] = tuple(state["labels"])
+        self.vocab = Vocabulary(state["vocab"], state["idf"])
+        self.W: np.ndarray = state["W"]
+        self.b: np.ndarray = state["b"]
+        self.temperature: float = float(state["temperature"])
+        self.em_w: np.ndarray = state["em_w"]
+        self.em_b: float = float(state["em_b"])
+        self.em_threshold: float = float(state["em_threshold"])
+        self.agencies: tuple[str, ...] = tuple(state.get("agencies", ()))
+        self.ag_W = state.get("ag_W")
+        self.ag_b = state.get("ag_b")
+        self.domain_words: tuple[str, ...] = tuple(state.get("domain_words", ()))
+        self.metrics: dict = state.get("metrics", {})
+        self.params: dict = state.get("params", {})
+
+    # -- persistence -------------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        """Write the model atomically (a reader never sees half a file)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        with open(tmp, "wb") as f:
+            pickle.dump(self.state, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "MatterModel":
+        """Read a model written by `save`; ModelError says what is wrong."""
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"no model at {path}: run `hotline train` first")
+        try:
+            with open(path, "rb") as f:
+                state = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+            raise ModelError(f"cannot read model {path}: {e}") from e
+        if not isinstance(state, dict):
+            raise ModelError(f"{path} is not a hotline model")
+        return cls(state)
+
+    # -- scoring -----------------------------------------------------------------------------
+    def raw_scores(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(label scores, columns, values) of one prepared text."""
+        cols, vals = self.vocab.vector(feature_counts(prepared))
+        if len(cols):
+            s = vals @ self.W[cols] + self.b
+        else:
+            s = self.b.copy()
+        return s, cols, vals
+
+    def score(self, prepared: Prepared) -> Scores:
+        """Calibrated label probabilities, emergency probability and agency of one text."""
+        s, cols, vals = self.raw_scores(prepared)
+        p = _softmax(s / self.temperature)
+        order = np.argsort(-p)
+        em = float(vals @ self.em_w[cols] + self.em_b) if len(cols) else self.em_b
+        em_prob = float(1.0 / (1.0 + np.exp(-em)))
+        agency, agency_prob = None, 0.0
+        if self.ag_W is not None and len(self.agencies):
+            a = (vals @ self.ag_W[cols] + self.ag_b) if len(cols) else self.ag_b.copy()
+            pa = _softmax(a / max(self.temperature, 1e-3))
+            i = int(np.argmax(pa))
+            agency, agency_prob = self.agencies[i], float(pa[i])
+        return Scores(
+            labels=tuple(self.labels[i] for i in order),
+            probs=tuple(float(p[i]) for i in order),
+            emergency_prob=em_prob, agency=agency, agency_prob=agency_prob,
+        )
+
+    def matter_labels(self) -> tuple[str, ...]:
+        """Labels that are matter codes (everything but OUT)."""
+        return tuple(l for l in self.labels if l != OUT_OF_SCOPE)
+
+    def pipeline(self, places=()) -> TextPipeline:
+        """A text pipeline with the training dictionary plus the deployment's place names."""
+        return TextPipeline.for_domain(None, places, extra_words=self.domain_words)

@@ -1,0 +1,169 @@
+"""From a report text to the sparse features the classifiers read.
+
+One `TextPipeline` does, in order: `nlp.text.normalise` (fillers, numbers, prefixes), the
+homophone corrector (known ASR errors and unknown words that sound like a domain word), the
+private jieba segmenter. `feature_counts` then emits named features in five blocks:
+
+- ``w|`` jieba words (numbers folded to ``w|<num>``),
+- ``u|`` single characters and ``c|`` character bigrams and trigrams (robust to segmentation),
+- ``p|`` bigrams of toneless pinyin syllables and ``q|`` the pinyin of each word: a homophone
+  error (警盖 for 井盖) changes the characters but not these, so the model still recognises it.
+
+`Vocabulary` turns named features into a TF-IDF vector (sublinear term frequency, block weights,
+L2 norm). Training and inference use the very same code, so they cannot drift apart.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlp.pinyin import HomophoneCorrector, pinyin_of, syllables
+from nlp.segment import DATA_DIR, Segmenter, domain_vocabulary, read_pairs, read_word_list
+from nlp.text import normalise
+
+__all__ = ["Prepared", "TextPipeline", "feature_counts", "Vocabulary", "BLOCK_WEIGHTS"]
+
+# Relative weight of each feature block in the vector (before the L2 norm). Pinyin blocks are
+# below words so that, on clean text, the characters decide and pinyin only breaks ties.
+BLOCK_WEIGHTS = {"w": 1.0, "u": 0.4, "c": 1.0, "p": 0.6, "q": 0.6, "s": 1.0}
+
+_NUM_RE = re.compile(r"^[0-9]+[a-z]?$")
+_CJK_RE = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A text ready for feature extraction: normalised, corrected, segmented."""
+
+    text: str
+    tokens: tuple[str, ...]
+    signals: tuple[str, ...]
+    fixes: tuple[tuple[str, str], ...] = ()
+
+
+class TextPipeline:
+    """Normalise, correct homophones and segment; shared by training, inference and similarity.
+
+    Read-only after construction, so one instance serves many threads.
+    """
+
+    def __init__(self, domain_words=(), place_names=()):
+        words = list(domain_words)
+        self.domain_words = tuple(words)
+        self.segmenter = Segmenter(words)
+        explicit = read_pairs(DATA_DIR / "homophones.txt")
+        # Only matter words (not place names) are auto-corrected: a place name that sounds like
+        # another word is handled by the place finder's own pinyin fallback.
+        places = set(place_names)
+        core = [w for w in words if w not in places]
+        self.corrector = HomophoneCorrector(core, self.segmenter.known_words, explicit)
+        self.stopwords = frozenset(read_word_list(DATA_DIR / "stopwords.txt"))
+
+    @classmethod
+    def for_domain(cls, taxonomy=None, places=(), extra_words=()) -> "TextPipeline":
+        """A pipeline whose dictionary holds the taxonomy's and the gazetteer's words."""
+        words = list(extra_words) + [w for w in domain_vocabulary(taxonomy, places) if w not in set(extra_words)]
+        names = set()
+        for p in places:
+            names.add(p.name)
+            names.update(p.aliases)
+        return cls(words, names)
+
+    def prepare(self, text: str, channel: str | None = None) -> Prepared:
+        """Normalise, correct and segment one text."""
+        n = normalise(text, channel)
+        corrected, fixes = self.corrector.correct(n.text)
+        tokens = tuple(self.segmenter.cut(corrected))
+        return Prepared(corrected, tokens, n.signals, fixes)
+
+
+def feature_counts(p: Prepared, signals: bool = False) -> Counter:
+    """Named features of a prepared text with their counts."""
+    f: Counter = Counter()
+    for t in p.tokens:
+        f["w|<num>" if _NUM_RE.match(t) else "w|" + t] += 1
+        if len(t) >= 2 and _CJK_RE.search(t):
+            f["q|" + pinyin_of(t)] += 1
+    for seg in p.text.split(" "):
+        n = len(seg)
+        for i, ch in enumerate(seg):
+            if _CJK_RE.match(ch):
+                f["u|" + ch] += 1
+            if i + 2 <= n:
+                f["c|" + seg[i:i + 2]] += 1
+            if i + 3 <= n:
+                f["c|" + seg[i:i + 3]] += 1
+        sy = syllables(seg)
+        for i in range(len(sy) - 1):
+            f["p|" + sy[i] + "_" + sy[i + 1]] += 1
+    if signals:
+        for s in p.signals:
+            f["s|" + s] += 1
+    return f
+
+
+class Vocabulary:
+    """Feature name -> column, with inverse document frequencies and block weights."""
+
+    def __init__(self, index: dict[str, int], idf: np.ndarray):
+        self.index = index
+        self.idf = idf.astype(np.float32)
+        blocks = np.ones(len(index), dtype=np.float32)
+        for name, col in index.items():
+            blocks[col] = BLOCK_WEIGHTS.get(name[0], 1.0)
+        self.scale = self.idf * blocks
+
+    @classmethod
+    def fit(cls, docs: list[Counter], min_df: int = 2, max_features: int = 120_000) -> "Vocabulary":
+        """Columns for features seen in at least `min_df` documents (the most frequent first)."""
+        df: Counter = Counter()
+        for d in docs:
+            df.update(d.keys())
+        kept = [(n, c) for n, c in df.items() if c >= min_df]
+        kept.sort(key=lambda nc: (-nc[1], nc[0]))
+        kept = kept[:max_features]
+        kept.sort(key=lambda nc: nc[0])  # stable column order, independent of ties
+        index = {n: i for i, (n, _) in enumerate(kept)}
+        n_docs = len(docs)
+        idf = np.array([math.log((1 + n_docs) / (1 + c)) + 1.0 for _, c in kept], dtype=np.float32)
+        return cls(index, idf)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def vector(self, counts: Counter) -> tuple[np.ndarray, np.ndarray]:
+        """Sparse TF-IDF vector of one document as (columns, values), L2-normalised."""
+        index = self.index
+        cols, tfs = [], []
+        for name, c in counts.items():
+            col = index.get(name)
+            if col is not None:
+                cols.append(col)
+                tfs.append(c)
+        if not cols:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        cols_a = np.fromiter(cols, dtype=np.int64, count=len(cols))
+        vals = (1.0 + np.log(np.fromiter(tfs, dtype=np.float32, count=len(tfs)))) * self.scale[cols_a]
+        norm = float(np.sqrt(np.dot(vals, vals)))
+        if norm > 0:
+            vals /= norm
+        return cols_a, vals.astype(np.float32)
+
+    def matrix(self, docs: list[Counter]):
+        """A CSR matrix of many documents (for training)."""
+        from scipy.sparse import csr_matrix
+
+        indptr = [0]
+        all_cols, all_vals = [], []
+        for d in docs:
+            c, v = self.vector(d)
+            all_cols.append(c)
+            all_vals.append(v)
+            indptr.append(indptr[-1] + len(c))
+        cols = np.concatenate(all_cols) if all_cols else np.zeros(0, dtype=np.int64)
+        vals = np.concatenate(all_vals) if all_vals else np.zeros(0, dtype=np.float32)
+        return csr_matrix((vals, cols, np.array(indptr)), shape=(len(docs), len(self.index)), dtype=np.float32)

@@ -1,0 +1,33 @@
+"""Install the unified hotline intake service and its `hotline` command."""
+from setuptools import setup, find_packages
+
+setup(
+    name="hotline-intake",
+    version="0.1.0",
+    description="Unified hotline intake for digital city management (数字城管): calls and messages in, cases out",
+    python_requires=">=3.11,<3.13",
+    packages=find_packages(include=["intake", "intake.*", "telephony", "telephony.*",
+                                    "nlp", "nlp.*", "routing", "routing.*"]),
+    include_package_data=True,
+    package_data={
+        "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl"],
+        "intake": ["migrations/*.py", "migrations/versions/*.py", "migrations/*.ini",
+                   "samples/*.jsonl", "static/*"],
+    },
+    install_requires=[
+        "twisted>=24.3,<27",
+        "jieba>=0.42.1,<0.43",
+        "sqlalchemy>=2.0.25,<2.2",
+        "alembic>=1.13,<2",
+        "pyyaml>=6.0,<7",
+        "scikit-learn>=1.4,<2",
+        "numpy>=1.26,<3",
+        "pypinyin>=0.50,<1",
+        "cn2an>=0.5.22,<0.6",
+    ],
+    extras_require={
+        "postgres": ["psycopg[binary]>=3.1,<4"],
+        "test": ["pytest>=8,<10"],
+    },
+    entry_points={"console_scripts": ["hotline = intake.cli:main"]},
+)

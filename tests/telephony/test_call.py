@@ -1,0 +1,83 @@
+"""End-to-end calls: SIPp -> kamailio -> pyVoIP line -> CallFlow -> recording + sink."""
+from __future__ import annotations
+
+import os
+import wave
+
+import pytest
+from zope.interface.verify import verifyObject
+
+from telephony import interfaces as I
+from telephony import testing
+from telephony.audio import linear16_to_ulaw, read_wav_linear16, rms_dbfs, ulaw_to_linear16
+
+DTMF = "/usr/share/sip-tester/dtmf_2833_{}.pcap"
+
+
+@pytest.fixture(scope="module")
+def caller_audio(tmp_path_factory):
+    """Caller speech (espeak-ng, Mandarin) with silence around it, as the raw mu-law bytes
+    SIPp sends and the 16-bit samples they decode to."""
+    testing.require_tools("espeak-ng", "sox")
+    d = tmp_path_factory.mktemp("audio")
+    wav = str(d / "speech.wav")
+    testing.speech_wav("新北区河海街道路灯坏了，晚上很黑，请派人来修。", wav)
+    speech = read_wav_linear16(wav)
+    pcm = b"\x00\x00" * 2400 + speech + b"\x00\x00" * 20000    # 0.3 s + speech + 2.5 s
+    ulaw = linear16_to_ulaw(pcm)
+    path = str(d / "caller.ulaw")
+    with open(path, "wb") as f:
+        f.write(ulaw)
+    return {"path": path, "ulaw": ulaw, "pcm": ulaw_to_linear16(ulaw),
+            "speech_s": len(speech) / 16000}
+
+
+def wait_record(sink, timeout_s=25.0):
+    """Wait until the sink holds a finished call record."""
+    testing.wait_for(lambda: sink.finished, timeout_s, what="call_finished")
+    return sink.finished[0]
+
+
+def test_recorded_call_is_bit_exact_and_handed_over(kamailio, make_line, sipp, caller_audio):
+    """A caller presses 1 and speaks: the WAV holds exactly the samples the caller sent
+    (decoded from PCMU to 16 bits), the DTMF choice is taken, the record reaches the sink,
+    the caller's number comes from P-Asserted-Identity, and SIPp sees a clean call."""
+    line = make_line(kamailio)
+    sink = line.sink
+    verifyObject(I.ICallSink, sink)
+    scenario = testing.uac_scenario(dtmf_pcaps=(DTMF.format(1),), audio=caller_audio["path"],
+                                    pause_after_ms=9000, caller="13800000000",
+                                    pai="13912345678")
+    rc = sipp.run(scenario, line.config.username, timeout_s=30)
+    record = wait_record(sink)
+    print(record)
+    assert rc == 0, open(sipp.log_path).read()[-3000:]
+    assert record.state == I.STATE_COMPLETED
+    assert record.menu == I.MENU_REPORT and record.dtmf.startswith("1")
+    assert record.caller == "13912345678"
+    assert sink.started and sink.started[0].call_id == record.call_id
+    with wave.open(record.wav_path, "rb") as w:
+        assert (w.getframerate(), w.getsampwidth(), w.getnchannels()) == (8000, 2, 1)
+        got = w.readframes(w.getnframes())
+    sent = caller_audio["pcm"]
+    # the recording stops when the VAD hears the description end, so it is a prefix of what
+    # was sent: it must be bit-exact and reach past the end of the speech
+    assert len(got) >= (0.3 + caller_audio["speech_s"]) * 16000
+    assert got == sent[:len(got)]
+    assert record.frames_lost == 0
+    assert record.duration_s == pytest.approx(len(got) / 16000)
+    assert record.asr_status == I.ASR_NONE and record.engine == "none"
+
+
+def test_caller_number_falls_back_to_from(kamailio, make_line, sipp, caller_audio):
+    """Without P-Asserted-Identity the caller's number is taken from From; a call in which
+    the caller speaks without pressing a key is treated as a report after the menu timeout."""
+    line = make_line(kamailio)
+    scenario = testing.uac_scenario(audio=caller_audio["path"], pause_after_ms=10000,
+                                    caller="13700000001")
+    sipp.run(scenario, line.config.username, timeout_s=30)
+    record = wait_record(line.sink)
+    assert record.caller == "13700000001"
+    assert record.menu == I.MENU_REPORT and record.dtmf == ""
+    assert record.state == I.STATE_COMPLETED
+    assert rms_dbfs(read_wav_linear16(record.wav_path)) > -40
