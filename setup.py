@@ -10,7 +10,7 @@ setup(
                                     "nlp", "nlp.*", "routing", "routing.*"]),
     include_package_data=True,
     package_data={
-        "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl"],
+        "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl", "corpus/tools/*.txt"],
         "intake": ["migrations/*.py", "migrations/versions/*.py", "migrations/*.ini",
                    "samples/*.jsonl", "static/*"],
     },
@@ -24,6 +24,8 @@ setup(
         "numpy>=1.26,<3",
         "pypinyin>=0.50,<1",
         "cn2an>=0.5.22,<0.6",
+        "tqdm>=4.66,<5",
+        "matplotlib>=3.8,<4",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1,<4"],

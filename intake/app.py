@@ -66,7 +66,9 @@ def build_pipeline(config, analyser, store, run_cpu) -> IntakePipeline:
     from routing.duplicates import DuplicateDecider
     from routing.router import Router
     gazetteer = {p.name: p for p in config.places}
-    decider = DuplicateDecider(config.taxonomy, config.district, config.duplicates, gazetteer=gazetteer)
+    from intake.pipeline import RECURRENCE_DAYS
+    decider = DuplicateDecider(config.taxonomy, config.district, config.duplicates, gazetteer=gazetteer,
+                               recurrence_days=RECURRENCE_DAYS)
     router = Router(config.departments, config.routing, config.district)
     return IntakePipeline(config, analyser, decider, router, store, run_cpu)
 

@@ -21,6 +21,10 @@ from nlp.analysis import Analysis
 from routing.duplicates import CaseSnapshot, ReportFacts
 
 
+# How long after a close a report of the same problem at the same spot is a recurrence.
+RECURRENCE_DAYS = 30
+
+
 def audit_sample(channel: str, external_id: str, rate: float) -> bool:
     """A deterministic random sample: the same report is always in or out (replays agree)."""
     if rate <= 0:
@@ -91,13 +95,24 @@ class IntakePipeline:
         grids = []
         if d.grid:
             grids = [d.grid, *sorted(self.config.district.neighbours(d.grid))]
+        spots = self.spots(d)
         return {
             "grids": grids,
             "community": d.community,
-            "street": d.street if not d.grid else None,
+            "street": d.street if not (d.grid or spots) else None,
+            "places": spots,
             "since": report.received_at - dt.timedelta(hours=widest),
-            "closed_since": report.received_at - dt.timedelta(days=90),
+            "closed_since": report.received_at - dt.timedelta(days=RECURRENCE_DAYS),
         }
+
+    def spots(self, d: DecisionRecord) -> tuple[str, ...]:
+        """The named spots of a report: gazetteer places that are not whole streets or communities."""
+        out = []
+        for name in d.places:
+            place = self.config.place_named(name)
+            if place is not None and place.kind not in ("street", "community") and place.name not in out:
+                out.append(place.name)
+        return tuple(out)
 
     def plan(self, report: IncomingReport, d: DecisionRecord, rows: list[dict]) -> dict:
         """Decide merge/new/recurrence/ask and route (pure; called inside the DB transaction)."""
@@ -106,20 +121,25 @@ class IntakePipeline:
         if d.out_of_scope:
             return {"outcome": "out_of_scope", "reasons": (f"out of scope: belongs to {d.agency}",),
                     "needs_review": d.abstain, "audit_sampled": audit}
+        inspector = report.channel == "inspector"
+        # The classifier's runner-ups: a citizen's wording may sit between two codes; an inspector's
+        # own code has none.
+        alternatives = () if inspector else tuple(c["code"] for c in d.candidates if c["code"] != d.code)[:2]
         facts = ReportFacts(code=d.code, street=d.street, community=d.community, grid=d.grid, places=d.places,
                             tokens=d.tokens, received_at=report.received_at, caller=report.caller,
-                            channel=report.channel, inspector=report.channel == "inspector",
-                            address=report.address)
+                            channel=report.channel, inspector=inspector, address=report.address,
+                            alternative_codes=alternatives)
         snaps = [CaseSnapshot(
             case_id=r["id"], code=r["code"], street=r["street"], community=r["community"], grid=r["grid"],
             places=tuple(r["places"] or ()), tokens=tuple((r["tokens"] or "").split()),
             opened_at=r["opened_at"], last_report_at=r["last_report_at"],
             status="closed" if r["status"] == "closed" else "open", closed_at=r["closed_at"],
             callers=tuple(r["callers"] or ()), channels=tuple(r["channels"] or ()),
-            report_count=r["report_count"], inspector_confirmed=r["inspector_confirmed"]) for r in rows]
+            report_count=r["report_count"], inspector_confirmed=r["inspector_confirmed"],
+            alternative_codes=tuple(r["alternative_codes"] or ())) for r in rows]
         dec = self.decider.decide(facts, snaps)
         outcome = dec.outcome
-        plan = {"outcome": outcome, "case_id": dec.case_id, "score": dec.score, "reasons": tuple(dec.reasons),
+        plan = {"outcome": outcome, "case_id": dec.case_id, "spots": self.spots(d), "alternative_codes": alternatives, "score": dec.score, "reasons": tuple(dec.reasons),
                 "recurrence_of": dec.recurrence_of, "hot_rule": (dup.hot_reports, dup.hot_days),
                 "audit_sampled": audit, "needs_review": bool(d.abstain or outcome == "ask")}
         if outcome != "merge":

@@ -23,6 +23,7 @@ from nlp.features import Prepared, TextPipeline, Vocabulary, feature_counts
 __all__ = ["MatterModel", "Scores", "ModelError", "DEFAULT_MODEL_PATH", "FORMAT"]
 
 FORMAT = 1
+TOP_K = 10  # labels kept per text, most probable first
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "model" / "current.pkl"
 
 
@@ -34,7 +35,7 @@ class ModelError(RuntimeError):
 class Scores:
     """What the models say about one text."""
 
-    labels: tuple[str, ...]          # all labels, most probable first
+    labels: tuple[str, ...]          # the TOP_K best labels, most probable first
     probs: tuple[float, ...]         # calibrated probabilities in the same order
     emergency_prob: float
     agency: str | None
@@ -63,7 +64,7 @@ class MatterModel:
         self.state = state
         self.version: str = state["version"]
         self.labels: tuple[str, ...] = tuple(state["labels"])
-        self.vocab = Vocabulary(state["vocab"], state["idf"])
+        self.vocab = Vocabulary(state["vocab"], state["idf"], state.get("block_weights"))
         self.W: np.ndarray = state["W"]
         self.b: np.ndarray = state["b"]
         self.temperature: float = float(state["temperature"])
@@ -116,7 +117,10 @@ class MatterModel:
         """Calibrated label probabilities, emergency probability and agency of one text."""
         s, cols, vals = self.raw_scores(prepared)
         p = _softmax(s / self.temperature)
-        order = np.argsort(-p)
+        # Only the best labels are ever looked at (top 3 matters + OUT): no full sort.
+        k = min(TOP_K, len(p))
+        top = np.argpartition(-p, k - 1)[:k]
+        order = top[np.argsort(-p[top])]
         em = float(vals @ self.em_w[cols] + self.em_b) if len(cols) else self.em_b
         em_prob = float(1.0 / (1.0 + np.exp(-em)))
         agency, agency_prob = None, 0.0
@@ -125,9 +129,10 @@ class MatterModel:
             pa = _softmax(a / max(self.temperature, 1e-3))
             i = int(np.argmax(pa))
             agency, agency_prob = self.agencies[i], float(pa[i])
+        labels = self.labels
         return Scores(
-            labels=tuple(self.labels[i] for i in order),
-            probs=tuple(float(p[i]) for i in order),
+            labels=tuple(labels[i] for i in order),
+            probs=tuple(p[order].tolist()),
             emergency_prob=em_prob, agency=agency, agency_prob=agency_prob,
         )
 

@@ -84,12 +84,19 @@ class PlaceFinder:
             top = max(SPECIFICITY.get(p.kind, 2) for p in ps)
             exact = [p for p in ps if p.name == name]
             self._by_name[name] = tuple(exact or [p for p in ps if SPECIFICITY.get(p.kind, 2) == top])
-        self._max = min(_MAX_NAME, max((len(n) for n in self._by_name), default=1))
         # Sound-alike lookup only for names of 3+ characters: shorter ones collide too often.
         self._by_sound: dict[tuple[str, ...], str] = {}
         for name in self._by_name:
-            if len(name) >= 3 and all("\u4e00" <= c <= "\u9fff" for c in name):
+            if 3 <= len(name) <= _MAX_NAME and all("\u4e00" <= c <= "\u9fff" for c in name):
                 self._by_sound.setdefault(tuple(syllables(name)), name)
+        lengths: dict[str, set[int]] = {}
+        for name in self._by_name:
+            lengths.setdefault(name[0], set()).add(len(name))
+        self._lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in lengths.items()}
+        sound_lengths: dict[str, set[int]] = {}
+        for key in self._by_sound:
+            sound_lengths.setdefault(key[0], set()).add(len(key))
+        self._sound_lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in sound_lengths.items()}
         self._streets = {p.name: p for p in self.places if p.kind == "street"}
         self._communities = {p.community: p for p in self.places if p.kind == "community" and p.community}
 
@@ -114,10 +121,14 @@ class PlaceFinder:
             return []
         matches: list[Match] = []
         covered = [False] * len(text)
+        by_name, lengths = self._by_name, self._lengths
         i, n = 0, len(text)
         while i < n:
-            for length in range(min(self._max, n - i), 0, -1):
-                ps = self._by_name.get(text[i:i + length])
+            # Only the lengths of names that start with this character are tried (longest first).
+            for length in lengths.get(text[i], ()):
+                if i + length > n:
+                    continue
+                ps = by_name.get(text[i:i + length])
                 if ps:
                     for p in ps:
                         matches.append(Match(p, text[i:i + length], i))
@@ -127,13 +138,14 @@ class PlaceFinder:
                     break
             else:
                 i += 1
-        if self._by_sound:
+        if self._by_sound and not all(covered):
             sy = syllables(text)
+            sound_lengths = self._sound_lengths
             i = 0
             while i < n:
                 hit = False
-                for length in range(min(8, n - i), 2, -1):
-                    if any(covered[i:i + length]):
+                for length in sound_lengths.get(sy[i], ()):
+                    if i + length > n or any(covered[i:i + length]):
                         continue
                     name = self._by_sound.get(tuple(sy[i:i + length]))
                     if name:

@@ -86,6 +86,11 @@ class HomophoneCorrector:
             if 2 <= len(w) <= 4 and all("\u4e00" <= c <= "\u9fff" for c in w):
                 by_sound.setdefault(tuple(syllables(w)), set()).add(w)
         self._by_sound = {k: next(iter(v)) for k, v in by_sound.items() if len(v) == 1}
+        lengths: dict[str, set[int]] = {}
+        for k in self._by_sound:
+            lengths.setdefault(k[0], set()).add(len(k))
+        # First syllable -> lengths of domain words starting with it, longest first.
+        self._lengths = {s: tuple(sorted(ls, reverse=True)) for s, ls in lengths.items()}
         self._domain = set(domain_words)
         self._known = known_words if known_words is not None else {}
         self._explicit = dict(explicit or {})
@@ -104,7 +109,7 @@ class HomophoneCorrector:
         i, n = 0, len(text)
         while i < n:
             hit = None
-            for length in (4, 3, 2):
+            for length in self._lengths.get(sy[i], ()):
                 if i + length > n:
                     continue
                 w = self._by_sound.get(tuple(sy[i:i + length]))

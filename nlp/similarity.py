@@ -18,6 +18,8 @@ from nlp.pinyin import pinyin_of, syllables
 __all__ = ["description_tokens", "text_similarity", "content_tokens"]
 
 _NUM = re.compile(r"^[0-9a-z]+$")
+# Tokens that are place names by their form (华山路, 新桥大街, 锦绣东苑): where, not what.
+_PLACE_FORM = re.compile(r"^.{2,}(路|街|大道|大街|小区|花园|花苑|新村|社区|广场|东苑|西苑|中心|公园|菜场|市场)$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _PIPELINE = None
 _LOCK = threading.Lock()
@@ -35,12 +37,28 @@ def _pipeline():
     return _PIPELINE
 
 
+_SYNONYMS: dict[str, str] | None = None
+
+
+def _synonyms() -> dict[str, str]:
+    global _SYNONYMS
+    if _SYNONYMS is None:
+        from nlp.segment import DATA_DIR, read_pairs
+        _SYNONYMS = read_pairs(DATA_DIR / "synonyms.txt")
+    return _SYNONYMS
+
+
 def content_tokens(tokens, stopwords, place_words=frozenset()) -> tuple[str, ...]:
-    """Tokens that describe the matter: no stop words, places, numbers or single non-CJK marks."""
+    """Tokens that describe the matter: no stop words, places, numbers or single non-CJK marks.
+
+    Synonyms citizens use for the same fact (不见/没了/丢了) are mapped to one word.
+    """
     out = []
+    syn = _synonyms()
     for t in tokens:
-        if t in stopwords or t in place_words or _NUM.match(t) or not _CJK.search(t):
+        if t in stopwords or t in place_words or _NUM.match(t) or not _CJK.search(t) or _PLACE_FORM.match(t):
             continue
+        t = syn.get(t, t)
         if len(t) == 1 and t in "的了是在有和也就都还又很我你他她它这那个把被给让吗吧呢啊哦嗯喂":
             continue
         out.append(t)

@@ -29,7 +29,7 @@ import numpy as np
 from nlp.augment import augment, render
 from nlp.classifier import FORMAT, MatterModel
 from nlp.dataset import OUT_OF_SCOPE, Example, corpus_digest, is_dev, load_corpus, split
-from nlp.features import TextPipeline, Vocabulary, feature_counts
+from nlp.features import BLOCK_WEIGHTS, TextPipeline, Vocabulary, feature_counts
 from nlp.pinyin import homophone_pools
 from nlp.segment import domain_vocabulary
 
@@ -50,6 +50,8 @@ class TrainParams:
     max_features: int = 120_000
     calibration_percent: int = 10
     refit: bool = True            # refit on train + calibration slice after the temperature
+    block_weights: tuple = tuple(sorted(BLOCK_WEIGHTS.items()))  # feature block -> weight
+    oos_weight: float = 1.0       # class weight of OUT relative to the matters
 
     def as_dict(self) -> dict:
         """Parameters as a plain dict (for the version hash and the model file)."""
@@ -148,14 +150,16 @@ def train_model(
     report("features", total, total)
 
     fit_mask = np.array([not r[4] for r in rows])
-    vocab = Vocabulary.fit([c for c, m in zip(counts, fit_mask) if m], min_df=params.min_df, max_features=params.max_features)
+    vocab = Vocabulary.fit([c for c, m in zip(counts, fit_mask) if m], min_df=params.min_df, max_features=params.max_features,
+                            weights=dict(params.block_weights))
     X = vocab.matrix(counts)
     labels = sorted({r[1] for r in rows})
     label_index = {l: i for i, l in enumerate(labels)}
     y = np.array([label_index[r[1]] for r in rows])
 
     report("matters", 0, 3)
-    svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000)
+    class_weight = {label_index[OUT_OF_SCOPE]: params.oos_weight} if OUT_OF_SCOPE in label_index else None
+    svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
     svm.fit(X[fit_mask], y[fit_mask])
     cal_mask = ~fit_mask
     temperature = 0.1
@@ -165,7 +169,7 @@ def train_model(
         temperature = _fit_temperature(cal_scores, y[cal_mask])
     report("matters", 1, 3)
     if params.refit and cal_mask.any():
-        svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000)
+        svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
         svm.fit(X, y)
     report("matters", 2, 3)
     W = np.full((len(vocab), len(labels)), 0.0, dtype=np.float32)
@@ -207,7 +211,7 @@ def train_model(
         "format": FORMAT, "version": version, "labels": labels, "vocab": vocab.index, "idf": vocab.idf,
         "W": W, "b": b, "temperature": temperature, "em_w": em_w, "em_b": em_b,
         "em_threshold": params.em_threshold, "agencies": agencies, "ag_W": ag_W, "ag_b": ag_b,
-        "domain_words": words, "params": params.as_dict(), "seed": seed, "corpus_digest": digest,
+        "domain_words": words, "block_weights": dict(params.block_weights), "params": params.as_dict(), "seed": seed, "corpus_digest": digest,
         "trained_examples": len(train), "dev_examples": len(dev), "rows": len(rows),
     }
     model = MatterModel(state)

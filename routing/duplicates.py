@@ -81,6 +81,8 @@ class ReportFacts:
     code: the matter code (an inspector's own, or the classifier's); None when out of scope.
     places: canonical gazetteer names found in the text/address; tokens: description tokens.
     received_at must be timezone-aware. inspector: filed by a field inspector (监督员).
+    alternative_codes: the classifier's runner-up codes for a citizen's report (its top
+    candidates after `code`); a case whose code is among them is treated like a confusable pair.
     """
 
     code: str | None
@@ -94,6 +96,7 @@ class ReportFacts:
     channel: str
     inspector: bool
     address: str | None = None
+    alternative_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,8 @@ class CaseSnapshot:
     channels: tuple[str, ...] = ()
     report_count: int = 1
     inspector_confirmed: bool = False
+    # The classifier's runner-up codes for the case's citizen reports (its code may be the wrong one).
+    alternative_codes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -407,11 +412,24 @@ class DuplicateDecider:
         if same_caller and not confusable:
             # One person calling twice with two matters is reporting two problems.
             return 0.0, [f"same caller reports another matter ({report.code} vs {case.code})"], False
+        if not confusable and not report.inspector and case.code in report.alternative_codes:
+            # The classifier hesitated between the two: as good as a confusable pair, if the
+            # place agrees (credit is partial, so the place must carry the score).
+            if same_caller:
+                return CONFUSABLE_CODE_CREDIT, [f"same caller; case code {case.code} was the classifier's runner-up "
+                                                f"for this report ({report.code}): another problem or the same one?"], True
+            return CONFUSABLE_CODE_CREDIT, [f"case code {case.code} was the classifier's runner-up for this report "
+                                            f"({report.code})"], True
+        if (not confusable and report.inspector and not case.inspector_confirmed
+                and report.code in case.alternative_codes):
+            # Citizens' case, classified by the machine; the inspector's code was its runner-up.
+            return CONFUSABLE_CODE_CREDIT, [f"inspector's code {report.code} is authoritative; it was the "
+                                            f"classifier's runner-up for this case ({case.code})"], True
         if not confusable:
             return 0.0, [f"different matter: {report.code} vs {case.code}"], False
         if same_caller:
             # A confusable pair from one caller: a second problem or the classifier's noise on a
-            # call-back. Only a person can tell (see SAME_CALLER_CONFUSABLE_CAP in score()).
+            # call-back. Only a person can tell: score() caps it below the merge threshold.
             return CONFUSABLE_CODE_CREDIT, [f"same caller, confusable codes {report.code} and {case.code}: "
                                             f"another problem or the same one?"], True
         if report.inspector and case.inspector_confirmed:
@@ -480,6 +498,11 @@ class DuplicateDecider:
         reasons.append(f"similar description {text:.2f}")
         if not compatible or conflict:
             return CandidateScore(case.case_id, 0.0, place, compatible, hours, text, tuple(reasons), True)
+        runner_up = (report.code != case.code and not self.taxonomy.is_confusable(report.code, case.code))
+        if runner_up and place < ADJACENT_GRID:
+            # A runner-up code is weak evidence: only at the very spot may it stand for the code.
+            reasons.append(f"runner-up code needs the same spot (place {place:.2f} < {ADJACENT_GRID:.2f})")
+            return CandidateScore(case.case_id, 0.0, place, False, hours, text, tuple(reasons), True)
         if too_far and not conflict:
             reasons.append(f"not the same spot as closed case {case.case_id} (place {place:.2f} < "
                            f"{RECURRENCE_MIN_PLACE:.2f}): not a recurrence")
@@ -501,7 +524,7 @@ class DuplicateDecider:
             # Contradicting evidence (one caller, two matters; two different named spots): problems
             # of one kind are described in the same words, so similar text cannot settle it.
             # Never merge on our own: the operator decides (ask band at most).
-            total = min(total, max(self.settings.ask_threshold, self.settings.merge_threshold - 0.01))
+            total = min(total, self.settings.merge_threshold - 0.01)
             if other_spots:
                 reasons.append(f"names another place ({'、'.join(sorted(mine))} vs {'、'.join(sorted(theirs))}): "
                                f"an operator decides")

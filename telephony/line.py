@@ -394,7 +394,7 @@ class CallFlow:
         self.ended_at: Optional[float] = None
         self.bridge.started(I.CallInfo(self.call_id, self.line.name, self.line.hotline,
                                        self.caller, self.started_at))
-        phase = "greeting"
+        self._phase = "greeting"
         state = I.STATE_FAILED
         try:
             try:
@@ -403,15 +403,15 @@ class CallFlow:
                 digit = self._next_digit(self.timeouts.menu_timeout_s)
                 if digit == "2":
                     self.menu = I.MENU_STATUS
-                    phase = "status"
+                    self._phase = "status"
                     state = self._status_flow()
                 else:
                     self.menu = I.MENU_OPERATOR if digit == "0" else I.MENU_REPORT
-                    phase = "recording"
+                    self._phase = "recording"
                     state = self._report_flow()
             except CallerHungUp:
-                state = (I.STATE_HANGUP_IN_RECORDING if phase == "recording"
-                         else I.STATE_STATUS_GIVEN if phase == "status_given"
+                state = (I.STATE_HANGUP_IN_RECORDING if self._phase == "recording"
+                         else I.STATE_STATUS_GIVEN if self._phase == "status_given"
                          else I.STATE_HANGUP_IN_GREETING)
             except RtpStopped:
                 state = I.STATE_RTP_TIMEOUT
@@ -477,6 +477,7 @@ class CallFlow:
         else:
             audio = self.prompts.get("status_unknown")
         self._play(audio)
+        self._phase = "status_given"
         self._play(self.prompts.get("thanks"))
         self._goodbye()
         return I.STATE_STATUS_GIVEN
@@ -524,7 +525,8 @@ class CallFlow:
             words=tuple((w.word, w.conf, w.start, w.end) for w in transcript.words),
             engine=engine, dtmf=self.dtmf, menu=self.menu, asr_status=asr_status,
             frames_received=self.frames_received, frames_lost=self.frames_lost,
-            extra={"asr_rtf": round(self.live.rtf, 3) if self.live else None})
+            extra={"asr_rtf": round(self.live.rtf, 3) if self.live else None,
+                   "bad_packets": getattr(getattr(self.media, "capture", None), "bad_packets", 0)})
         if late is not None:
             record = self.record
 

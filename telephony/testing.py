@@ -179,16 +179,22 @@ def write_ulaw(pcm16: bytes, out_path: str) -> None:
 def uac_scenario(*, dtmf_pcaps: tuple[str, ...] = (), dtmf_gap_ms: int = 400,
                  audio: Optional[str] = None, pause_before_ms: int = 300,
                  pause_after_ms: int = 8000, caller: str = "13800138000",
-                 pai: Optional[str] = None, send_bye: bool = True) -> str:
+                 pai: Optional[str] = None, send_bye: bool = True,
+                 audio_first: bool = False) -> str:
     """A SIPp caller: INVITE offering PCMU + telephone-event, ACK, DTMF digits (RFC 2833
-    pcaps), an audio stream (raw mu-law file), a pause, then BYE."""
+    pcaps), an audio stream (raw mu-law file; before the digits if audio_first), a pause,
+    then BYE."""
     pai_line = f"      P-Asserted-Identity: <sip:{pai}@[local_ip]>\n" if pai else ""
     steps = [f'  <pause milliseconds="{pause_before_ms}"/>']
+    stream = f'  <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>'
+    if audio and audio_first:
+        # why: a real phone keeps sending (silent) audio while the caller presses keys
+        steps.append(stream)
     for p in dtmf_pcaps:
         steps.append(f'  <nop><action><exec play_pcap_audio="{p}"/></action></nop>')
         steps.append(f'  <pause milliseconds="{dtmf_gap_ms}"/>')
-    if audio:
-        steps.append(f'  <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>')
+    if audio and not audio_first:
+        steps.append(stream)
     steps.append(f'  <pause milliseconds="{pause_after_ms}"/>')
     media = "\n".join(steps)
     bye = """

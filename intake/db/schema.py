@@ -108,6 +108,8 @@ cases = sa.Table(
     sa.Column("number", sa.String(20), unique=True),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("code", sa.String(5), nullable=False),
+    # The classifier's runner-up codes for the citizens' reports in the case (duplicate matching).
+    sa.Column("alternative_codes", sa.JSON, nullable=False),
     sa.Column("street", sa.String(64)),
     sa.Column("community", sa.String(12)),
     sa.Column("grid", sa.String(15)),
@@ -143,6 +145,17 @@ case_reports = sa.Table(
     sa.Column("joined_at", UTCDateTime, nullable=False),
 )
 sa.Index("ix_case_reports_case_id", case_reports.c.case_id)
+
+# The named spots (gazetteer places: a market, a compound, a road...) a case's reports mention, with
+# the case's latest report time copied in, so duplicates are found by place name and time through
+# one index even when the case has no grid (a road-only description).
+case_places = sa.Table(
+    "case_places", metadata,
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("place", sa.String(64), primary_key=True),
+    sa.Column("last_report_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_case_places_place_last_report_at", case_places.c.place, case_places.c.last_report_at)
 
 # The append-only history of a case: who did what, when and why. Rows are never updated.
 case_events = sa.Table(

@@ -239,17 +239,26 @@ def _candidates(conn, q: dict) -> list[dict]:
         selects.append(t.cases.c.community == q["community"])
     if q.get("street"):
         selects.append(t.cases.c.street == q["street"])
+    floor = min(since, closed_since)
     for cond in selects:
-        for row in conn.execute(sa.select(t.cases).where(cond, t.cases.c.last_report_at >= min(since, closed_since))
+        for row in conn.execute(sa.select(t.cases).where(cond, t.cases.c.last_report_at >= floor)
                                 .order_by(t.cases.c.last_report_at.desc()).limit(200)).mappings():
             found.setdefault(row["id"], dict(row))
+    places = list(q.get("places") or ())
+    if places:
+        ids = conn.execute(sa.select(t.case_places.c.case_id).distinct().where(
+            t.case_places.c.place.in_(places), t.case_places.c.last_report_at >= floor).limit(200)).scalars().all()
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for row in conn.execute(sa.select(t.cases).where(t.cases.c.id.in_(missing))).mappings():
+                found.setdefault(row["id"], dict(row))
     return list(found.values())
 
 
 def _open_case(conn, report: IncomingReport, d: DecisionRecord, report_id: int, plan: dict,
                now: dt.datetime, actor: str) -> int:
     case_id = conn.execute(t.cases.insert().values(
-        status=CASE_OPEN, code=d.code, street=d.street, community=d.community, grid=d.grid,
+        status=CASE_OPEN, code=d.code, alternative_codes=list(plan.get("alternative_codes", ())), street=d.street, community=d.community, grid=d.grid,
         places=list(d.places), tokens=" ".join(d.tokens), department_id=plan.get("department_id"),
         level=plan.get("level"), emergency=d.emergency, hot=False,
         inspector_confirmed=report.channel == "inspector", report_count=1,
@@ -257,6 +266,9 @@ def _open_case(conn, report: IncomingReport, d: DecisionRecord, report_id: int, 
         recurrence_of=plan.get("recurrence_of"), opened_at=now, last_report_at=now,
     )).inserted_primary_key[0]
     conn.execute(t.cases.update().where(t.cases.c.id == case_id).values(number=case_number(case_id, now)))
+    spots = plan.get("spots", ())
+    if spots:
+        conn.execute(t.case_places.insert(), [{"case_id": case_id, "place": p, "last_report_at": now} for p in spots])
     _event(conn, case_id, now, actor, "opened", {
         "report_id": report_id, "channel": report.channel, "code": d.code, "confidence": d.confidence,
         "model_version": d.model_version, "duplicate": plan.get("outcome"),
@@ -282,7 +294,10 @@ def _merge_into_case(conn, case_id: int, report: IncomingReport, d: DecisionReco
     places.extend(p for p in d.places if p not in places)
     tokens = case["tokens"].split() if case["tokens"] else []
     tokens.extend(tk for tk in d.tokens if tk not in tokens)
+    alternatives = list(case["alternative_codes"] or [])
+    alternatives.extend(c for c in plan.get("alternative_codes", ()) if c not in alternatives)
     values = dict(report_count=case["report_count"] + 1, callers=callers, channels=channels,
+                  alternative_codes=alternatives[:6],
                   places=places, tokens=" ".join(tokens[:400]), last_report_at=max(now, case["last_report_at"]))
     if case["grid"] is None and d.grid:
         values.update(grid=d.grid, community=d.community or case["community"], street=d.street or case["street"])
@@ -310,6 +325,13 @@ def _merge_into_case(conn, case_id: int, report: IncomingReport, d: DecisionReco
             _event(conn, case_id, now, actor, "flagged_hot",
                    {"reports_in_window": recent + 1, "days": hot_days})
     conn.execute(t.cases.update().where(t.cases.c.id == case_id).values(**values))
+    known = set(conn.execute(sa.select(t.case_places.c.place).where(t.case_places.c.case_id == case_id)).scalars())
+    new_spots = [p for p in plan.get("spots", ()) if p not in known]
+    if new_spots:
+        conn.execute(t.case_places.insert(), [{"case_id": case_id, "place": p, "last_report_at": values["last_report_at"]}
+                                              for p in new_spots])
+    conn.execute(t.case_places.update().where(t.case_places.c.case_id == case_id)
+                 .values(last_report_at=values["last_report_at"]))
 
 
 def _event(conn, case_id: int, at: dt.datetime, actor: str, kind: str, detail: dict) -> None:

@@ -312,6 +312,19 @@ def test_best_of_several_candidates(decider):
     assert [c.case_id for c in d.candidates][:2] == [9, 8]
 
 
+def test_classifier_runner_up_code_counts_only_at_the_same_spot(decider):
+    """A misclassified citizen report joins the case at the same grid when the case's code was
+    the classifier's runner-up; elsewhere in the community the runner-up is not enough."""
+    here = report(code="09009", alternative_codes=("06042",), tokens=GARBAGE)
+    d = decider.decide(here, [case()])
+    assert d.outcome == "merge"
+    assert any("runner-up" in x for x in d.reasons)
+    elsewhere = report(code="09009", alternative_codes=("06042",), grid=None, places=(), tokens=GARBAGE, caller=None)
+    assert decider.decide(elsewhere, [case()]).outcome == "new"
+    without = report(code="09009", tokens=GARBAGE)
+    assert decider.decide(without, [case()]).outcome == "new"
+
+
 def test_report_without_code_is_new(decider):
     """An out-of-scope report (no code) never joins a case."""
     assert decider.decide(report(code=None), [case()]).outcome == "new"
@@ -409,3 +422,22 @@ def test_decision_is_frozen():
     with pytest.raises(Exception):
         d.outcome = "new"  # type: ignore[misc]
     assert replace(d, outcome="new").outcome == "new"
+
+
+REPO = __import__("pathlib").Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "intake" / "samples"
+
+
+@pytest.mark.skipif(not (SAMPLES / "replay-xinbei.jsonl").exists(), reason="replay sample not present")
+def test_bundled_replay_stream_is_valid(capsys):
+    """The labelled replay keeps its invariants (order, ids, fields, truth, grids in config)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("check_replay", SAMPLES / "check_replay.py")
+    checker = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(checker)
+    args = [str(SAMPLES / "replay-xinbei.jsonl")]
+    if (REPO / "config" / "grids.yaml").exists():
+        args += ["--config", str(REPO / "config")]
+    assert checker.main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "recurrences 4" in out and "OK: 0 problem(s)" in out

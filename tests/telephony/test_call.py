@@ -81,3 +81,68 @@ def test_caller_number_falls_back_to_from(kamailio, make_line, sipp, caller_audi
     assert record.menu == I.MENU_REPORT and record.dtmf == ""
     assert record.state == I.STATE_COMPLETED
     assert rms_dbfs(read_wav_linear16(record.wav_path)) > -40
+
+
+def test_status_menu_reads_digits_to_hash_and_asks_the_sink(kamailio, make_line, sipp,
+                                                            tmp_path):
+    """Menu 2: the digits keyed up to '#' are the case number handed to case_status, whose
+    text is spoken (espeak-ng at run time); the call ends as 'status_given'."""
+    line = make_line(kamailio)
+    pcaps = tuple(DTMF.format(d) for d in "2301") + (
+        testing.dtmf_pcap("#", str(tmp_path / "hash.pcap")),)
+    silence = str(tmp_path / "silence.ulaw")
+    testing.write_ulaw(b"\x00\x00" * 8000 * 10, silence)
+    rc = sipp.run(testing.uac_scenario(dtmf_pcaps=pcaps, audio=silence, audio_first=True,
+                                       pause_after_ms=6000),
+                  line.config.username, timeout_s=25)
+    record = wait_record(line.sink)
+    assert rc == 0, (record, open(sipp.log_path).read()[-1500:])
+    assert line.sink.status_queries == ["301"]
+    assert record.menu == I.MENU_STATUS and record.state == I.STATE_STATUS_GIVEN
+    assert record.dtmf == "2301#"
+
+
+@pytest.fixture(scope="module")
+def korean_audio(tmp_path_factory):
+    """espeak-ng Korean speech with silence after it, as a mu-law file for SIPp."""
+    testing.require_tools("espeak-ng", "sox")
+    d = tmp_path_factory.mktemp("ko")
+    wav = str(d / "ko.wav")
+    testing.speech_wav("안녕하세요 도로에 가로등이 고장났어요 빨리 고쳐 주세요", wav, voice="ko")
+    pcm = b"\x00\x00" * 2400 + read_wav_linear16(wav) + b"\x00\x00" * 20000
+    path = str(d / "ko.ulaw")
+    testing.write_ulaw(pcm, path)
+    return path
+
+
+def test_live_vosk_transcription_during_a_call(kamailio, make_line, sipp, vosk_engine,
+                                               korean_audio):
+    """With the vosk engine, partial transcripts reach the sink while the caller speaks and
+    the record carries the final transcript with word confidences."""
+    line = make_line(kamailio, engine=vosk_engine)
+    sipp.run(testing.uac_scenario(dtmf_pcaps=(DTMF.format(1),), audio=korean_audio,
+                                  pause_after_ms=9000), line.config.username, timeout_s=30)
+    record = wait_record(line.sink)
+    assert record.state == I.STATE_COMPLETED
+    assert record.engine == "vosk" and record.asr_status == I.ASR_DONE
+    assert record.transcript and record.words
+    assert all(0 <= conf <= 1 and start <= end for _, conf, start, end in record.words)
+    assert line.sink.partials and {cid for cid, _ in line.sink.partials} == {record.call_id}
+    assert 0 < record.extra["asr_rtf"] < 1.0
+
+
+def test_busy_asr_still_answers_records_and_transcribes_later(kamailio, make_line, sipp,
+                                                              vosk_engine, korean_audio):
+    """With no free ASR slot the call is answered and recorded as usual ('asr_queued'), and
+    the transcript arrives later through transcript_ready."""
+    line = make_line(kamailio, engine=vosk_engine, max_streams=1)
+    blocker = line.pool.open(lambda text: None)      # another call holds the only slot
+    sipp.run(testing.uac_scenario(dtmf_pcaps=(DTMF.format(1),), audio=korean_audio,
+                                  pause_after_ms=9000), line.config.username, timeout_s=30)
+    record = wait_record(line.sink)
+    assert record.state == I.STATE_COMPLETED and record.asr_status == I.ASR_QUEUED
+    assert record.transcript == "" and not line.sink.partials
+    blocker.finish().result(10)      # that call ends: its slot frees up
+    testing.wait_for(lambda: line.sink.late, 30, what="late transcript")
+    late = line.sink.late[0]
+    assert late.call_id == record.call_id and late.asr_status == I.ASR_DONE and late.words

@@ -20,6 +20,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=20), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('code', sa.String(length=5), nullable=False),
+    sa.Column('alternative_codes', sa.JSON(), nullable=False),
     sa.Column('street', sa.String(length=64), nullable=True),
     sa.Column('community', sa.String(length=12), nullable=True),
     sa.Column('grid', sa.String(length=15), nullable=True),
@@ -73,6 +74,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.create_index('ix_reports_received_at', ['received_at'], unique=False)
+
+    op.create_table('case_places',
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('place', sa.String(length=64), nullable=False),
+    sa.Column('last_report_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_places_case_id_cases')),
+    sa.PrimaryKeyConstraint('case_id', 'place', name=op.f('pk_case_places'))
+    )
+    with op.batch_alter_table('case_places', schema=None) as batch_op:
+        batch_op.create_index('ix_case_places_place_last_report_at', ['place', 'last_report_at'], unique=False)
 
     op.create_table('case_events',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -153,6 +164,10 @@ def downgrade() -> None:
         batch_op.drop_index('ix_case_events_case_id_at')
 
     op.drop_table('case_events')
+    with op.batch_alter_table('case_places', schema=None) as batch_op:
+        batch_op.drop_index('ix_case_places_place_last_report_at')
+
+    op.drop_table('case_places')
     with op.batch_alter_table('reports', schema=None) as batch_op:
         batch_op.drop_index('ix_reports_received_at')
 

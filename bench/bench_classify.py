@@ -1,0 +1,93 @@
+"""Throughput of the classify path next to plain jieba.lcut on the same texts, in the same run.
+
+    .venv/bin/python bench/bench_classify.py [--model PATH] [--n 10000] [--config DIR]
+
+Texts: the corpus reports, repeated and varied (a counter appended) up to N. Measured: model load
+time; messages per second of the `hotline classify` path (JSON line in -> analyse -> JSON line
+out, one at a time as the command does); messages per second of `jieba.lcut` (the global
+tokenizer, default dictionary) on the very same texts; their ratio (target >= 0.5); peak resident
+memory (resource.getrusage). Results also go to bench/results/bench_classify.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None) -> int:
+    """Run the benchmark and print the numbers."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", help="model path (default: nlp/model/current.pkl)")
+    ap.add_argument("--config", help="config folder (default: config/)")
+    ap.add_argument("--n", type=int, default=10_000, help="messages (default 10000)")
+    args = ap.parse_args(argv)
+
+    import jieba
+    jieba.setLogLevel(logging.WARNING)
+    from intake.commands.classify import classify_line, load_nlp_setup, resolve_model_path
+    from nlp.analyser import ReportAnalyser
+    from nlp.dataset import load_corpus
+
+    setup = load_nlp_setup(args.config)
+    examples, _ = load_corpus(matter_codes=set(setup.taxonomy.matters))
+    base = [e.text for e in examples] or ["路灯不亮了"]
+    texts = [base[i % len(base)] + ("" if i < len(base) else f" 第{i // len(base)}次") for i in range(args.n)]
+    lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+    mem_before = _peak_mb()
+
+    t0 = time.perf_counter()
+    analyser = ReportAnalyser.load(resolve_model_path(args, setup), setup.taxonomy, setup.places,
+                                   setup.agencies, setup.review_threshold)
+    load_s = time.perf_counter() - t0
+    mem_loaded = _peak_mb()
+
+    jieba.lcut("预热")  # load the global dictionary outside the timed loop
+    classify_line(analyser, lines[0])
+
+    t0 = time.perf_counter()
+    for t in texts:
+        jieba.lcut(t)
+    jieba_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    for line in lines:
+        json.dumps(classify_line(analyser, line), ensure_ascii=False)
+    classify_s = time.perf_counter() - t0
+
+    chars = sum(map(len, texts))
+    result = {
+        "messages": len(texts), "mean_chars": round(chars / len(texts), 1),
+        "model_version": analyser.model_version, "model_load_s": round(load_s, 3),
+        "jieba_lcut_per_s": round(len(texts) / jieba_s, 1),
+        "classify_per_s": round(len(texts) / classify_s, 1),
+        "ratio_classify_to_jieba": round(jieba_s / classify_s, 3),
+        "peak_rss_mb": round(_peak_mb(), 1), "rss_before_model_mb": round(mem_before, 1),
+        "rss_after_load_mb": round(mem_loaded, 1),
+    }
+    print(f"messages            {result['messages']} (mean {result['mean_chars']} chars)")
+    print(f"model load          {result['model_load_s']:.2f} s  (model {result['model_version']})")
+    print(f"jieba.lcut          {result['jieba_lcut_per_s']:.0f} msg/s")
+    print(f"classify path       {result['classify_per_s']:.0f} msg/s")
+    print(f"ratio               {result['ratio_classify_to_jieba']:.2f} (target >= 0.5)")
+    print(f"peak memory         {result['peak_rss_mb']:.0f} MB (before model {result['rss_before_model_mb']:.0f} MB)")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_classify.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

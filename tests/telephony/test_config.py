@@ -1,0 +1,64 @@
+"""telephony.config.parse_lines: typed values from lines.yaml, every problem named."""
+from __future__ import annotations
+
+import os
+
+import yaml
+
+from telephony.config import parse_lines
+
+EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "..", "telephony", "lines.example.yaml")
+
+
+def test_example_config_is_valid():
+    """The shipped example parses into three lines with the documented settings."""
+    with open(EXAMPLE, encoding="utf8") as f:
+        cfg, problems = parse_lines(yaml.safe_load(f), "lines.example.yaml")
+    assert problems == []
+    assert [l.hotline for l in cfg.lines] == ["12345", "12319", "110"]
+    assert cfg.lines[1].server.port == 5060 and cfg.lines[1].rtp_low == 10200
+    assert cfg.asr.engine == "vosk" and cfg.vad.silence_s == 1.5
+    assert cfg.recordings.retention_days == 90
+
+
+def test_every_problem_is_reported_with_its_key():
+    """Unknown keys, wrong types, out-of-range values, duplicates and overlaps are all listed,
+    each naming the file and the key."""
+    raw = {
+        "asr": {"engine": "whisper"},
+        "vad": {"silence_s": "long", "threshold_dbfs": 10},
+        "colour": "blue",
+        "lines": [
+            {"hotline": 12345, "username": "a", "sip_port": 5080, "rtp_ports": [10000, 10100]},
+            {"hotline": "12a", "username": "a", "sip_port": 5080, "rtp_ports": [10050, 10150]},
+            {"username": "c", "sip_port": 70000, "rtp_ports": "all", "voice": "x"},
+            "not a mapping",
+        ],
+    }
+    cfg, problems = parse_lines(raw, "lines.yaml")
+    assert cfg is None
+    keys = {k for k, _ in problems}
+    assert {"asr.engine", "vad.silence_s", "vad.threshold_dbfs", "colour", "lines[1].hotline",
+            "lines[1].username", "lines[1].sip_port", "lines[1].rtp_ports", "lines[2].hotline",
+            "lines[2].sip_port", "lines[2].voice", "lines[3]"} <= keys
+    assert all(msg.startswith("lines.yaml: ") for _, msg in problems)
+
+
+def test_engine_settings_are_required_together():
+    """vosk needs a model path and vosk-server a ws:// URL."""
+    base = {"lines": [{"hotline": "12345", "username": "a"}]}
+    _, p1 = parse_lines({**base, "asr": {"engine": "vosk"}}, "f")
+    _, p2 = parse_lines({**base, "asr": {"engine": "vosk-server", "url": "http://x"}}, "f")
+    assert [k for k, _ in p1] == ["asr.model_path"] and [k for k, _ in p2] == ["asr.url"]
+
+
+def test_minimal_config_gets_defaults():
+    """A single line with only its hotline and username gets every default."""
+    cfg, problems = parse_lines({"lines": [{"hotline": "110", "username": "t"}]}, "f")
+    assert problems == [] and cfg.asr.engine == "none" and cfg.lines[0].name == "110"
+
+
+def test_non_mapping_documents_are_refused():
+    """An empty or list-shaped file is a problem, not a crash."""
+    assert parse_lines([], "f")[0] is None and parse_lines([], "f")[1]
+    assert parse_lines(None, "f")[1] == [("lines", "f: lines: expected a non-empty list of SIP lines")]
