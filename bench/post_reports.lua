@@ -14,6 +14,12 @@ local counter = 0
 local tid = 0
 local nonce = os.time()
 
+local token = nil
+
+function init(args)
+  token = args[1]
+end
+
 function setup(thread)
   thread:set("tid", #threads + 1)
   table.insert(threads, thread)
@@ -25,5 +31,7 @@ function request()
   -- spread reports over many minutes so the duplicate check sees realistic candidates
   local body = string.format('{"channel":"web","external_id":"bench-%d-%d-%d","text":"%s","received_at":"2026-11-27T%02d:%02d:00+08:00"}',
     nonce, tid, counter, text, 8 + math.floor(counter / 60) % 12, counter % 60)
-  return wrk.format("POST", "/api/v1/reports", {["Content-Type"] = "application/json"}, body)
+  local headers = {["Content-Type"] = "application/json"}
+  if token then headers["Authorization"] = "Bearer " .. token end
+  return wrk.format("POST", "/api/v1/reports", headers, body)
 end

@@ -137,7 +137,8 @@ def build_service(config, db_url: str, port: int, interface: str, reactor, analy
         return threads.deferToThreadPool(reactor, nlp_pool, f, *a, **k)
 
     pipeline = build_pipeline(config, analyser, store, run_cpu)
-    api = ApiV1(config, pipeline, store, reactor)
+    from intake.auth import Authenticator
+    api = ApiV1(config, pipeline, store, reactor, Authenticator(db, reactor))
     root = Root()
     root.putChild(b"api", api.resource())
     site = server.Site(root)

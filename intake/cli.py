@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("intake.commands.train", "train the matter classifier from the project's corpus"),
     "eval": ("intake.commands.evaluate", "evaluate the classifier on the dev split"),
     "db": ("intake.commands.db", "database schema: upgrade, current"),
+    "token": ("intake.commands.token", "create API tokens for users and systems"),
 }
 
 

@@ -52,6 +52,7 @@ class TrainParams:
     refit: bool = True            # refit on train + calibration slice after the temperature
     block_weights: tuple = tuple(sorted(BLOCK_WEIGHTS.items()))  # feature block -> weight
     oos_weight: float = 1.0       # class weight of OUT relative to the matters
+    learner: str = "svm"          # "svm" (LinearSVC one-vs-rest) or "logreg" (multinomial)
 
     def as_dict(self) -> dict:
         """Parameters as a plain dict (for the version hash and the model file)."""
@@ -159,7 +160,12 @@ def train_model(
 
     report("matters", 0, 3)
     class_weight = {label_index[OUT_OF_SCOPE]: params.oos_weight} if OUT_OF_SCOPE in label_index else None
-    svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
+    def learner():
+        if params.learner == "logreg":
+            return LogisticRegression(C=params.C, max_iter=300, class_weight=class_weight, random_state=seed)
+        return LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
+
+    svm = learner()
     svm.fit(X[fit_mask], y[fit_mask])
     cal_mask = ~fit_mask
     temperature = 0.1
@@ -169,7 +175,7 @@ def train_model(
         temperature = _fit_temperature(cal_scores, y[cal_mask])
     report("matters", 1, 3)
     if params.refit and cal_mask.any():
-        svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
+        svm = learner()
         svm.fit(X, y)
     report("matters", 2, 3)
     W = np.full((len(vocab), len(labels)), 0.0, dtype=np.float32)

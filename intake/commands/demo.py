@@ -36,8 +36,8 @@ def _w(s: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in s)
 
 
-def post_all(reactor, base: str, lines: list[dict]):
-    """POST each report in order; a Deferred list of (status, body) pairs."""
+def post_all(reactor, base: str, lines: list[dict], tokens: dict):
+    """POST each report in order (inspectors' with the inspector token); a Deferred list of (status, body)."""
     from twisted.internet import defer
     from twisted.web.client import Agent, readBody
     from twisted.web.http_headers import Headers
@@ -50,8 +50,10 @@ def post_all(reactor, base: str, lines: list[dict]):
     def go():
         out = []
         for body in lines:
+            token = tokens["inspector" if body.get("channel") == "inspector" else "channel"]
             resp = yield agent.request(b"POST", (base + "/api/v1/reports").encode(),
-                                       Headers({b"Content-Type": [b"application/json"]}),
+                                       Headers({b"Content-Type": [b"application/json"],
+                                                b"Authorization": [f"Bearer {token}".encode()]}),
                                        FileBodyProducer(BytesIO(json.dumps(body, ensure_ascii=False).encode())))
             data = yield readBody(resp)
             out.append((resp.code, json.loads(data)))
@@ -77,6 +79,25 @@ def summarise(config, results, summary) -> str:
     return "\n".join(lines)
 
 
+DEMO_USERS = [
+    ("demo-platform-12345", "channel", None), ("demo-inspector", "inspector", None),
+    ("demo-operator", "operator", None), ("demo-shift-chief", "shift_chief", None),
+    ("demo-dispatcher", "dispatcher", None), ("demo-sanjing-team", "department", "locality-sanjing"),
+]
+
+
+def demo_users(engine) -> dict:
+    """Create the demo's users, one token each (the database is fresh every demo run)."""
+    from intake.auth import create_token_thd
+    tokens: dict = {"_users": []}
+    with engine.begin() as conn:
+        for name, role, dept in DEMO_USERS:
+            tok = create_token_thd(conn, name, role, dept)
+            tokens.setdefault(role, tok)
+            tokens["_users"].append((name, role, tok))
+    return tokens
+
+
 def _count(it):
     c = {}
     for x in it:
@@ -96,6 +117,7 @@ def run(args) -> int:
             Path(str(path) + suffix).unlink(missing_ok=True)
     port = config.service.http_port if args.port is None else args.port
     top, parts = start(config, args.db, port, "127.0.0.1", reactor)
+    tokens = demo_users(parts["engine"])
     base = f"http://127.0.0.1:{listening_port(top)}"
     with open(args.sample, encoding="utf-8") as f:
         lines = [json.loads(x) for x in f if x.strip()]
@@ -110,6 +132,9 @@ def run(args) -> int:
             f"  one case:  {base}/api/v1/cases/1\n"
             f"  a report:  {base}/api/v1/reports/1\n"
             f"  API spec:  {base}/api/v1/openapi.json\n"
+            f"  public:    {base}/api/v1/public/cases/<case number>  (no token)\n"
+            f"Demo users and their API tokens (send as Authorization: Bearer TOKEN):\n"
+            + "".join(f"  {name:22} {role:12} {tok}\n" for name, role, tok in tokens["_users"])
             + ("" if args.exit else "Press Ctrl-C to stop."), flush=True))
         return d
 
@@ -118,7 +143,7 @@ def run(args) -> int:
         print(f"demo failed: {f.getErrorMessage()}", file=sys.stderr)
 
     print(f"hotline demo: sending {len(lines)} reports to {base}/api/v1/reports ...", flush=True)
-    d = post_all(reactor, base, lines)
+    d = post_all(reactor, base, lines, tokens)
     d.addCallback(done)
     d.addErrback(failed)
     if args.exit:

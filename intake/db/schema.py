@@ -169,6 +169,29 @@ case_events = sa.Table(
 )
 sa.Index("ix_case_events_case_id_at", case_events.c.case_id, case_events.c.at)
 
+# People and systems that call the API. role is one of intake.auth.ROLES; a department user
+# belongs to one department (config/departments.yaml id) and sees only its cases.
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("department_id", sa.String(64)),
+    sa.Column("password_hash", sa.String(255)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled_at", UTCDateTime),
+)
+
+# Bearer tokens: only a SHA-256 of the token is stored, so a copy of the database gives no access.
+api_tokens = sa.Table(
+    "api_tokens", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+sa.Index("ix_api_tokens_user_id", api_tokens.c.user_id)
+
 # One row that every intake transaction locks first, on every node sharing the database, so the
 # duplicate check and the case it opens are one atomic step: two nodes cannot both open a case
 # for the same problem. Classification happens before, outside the lock.

@@ -132,7 +132,10 @@ class Store:
                 return None
             d = conn.execute(sa.select(t.report_decisions).where(
                 t.report_decisions.c.report_id == report_id)).mappings().first()
-            return {"report": dict(r), "decision": dict(d) if d else None}
+            dept = conn.execute(sa.select(t.cases.c.department_id).join(
+                t.case_reports, t.case_reports.c.case_id == t.cases.c.id).where(
+                t.case_reports.c.report_id == report_id)).scalar()
+            return {"report": dict(r), "decision": dict(d) if d else None, "case_department": dept}
         return self.db.do(thd)
 
     def get_case(self, case_id: int | None = None, number: str | None = None):
@@ -156,7 +159,7 @@ class Store:
         return self.db.do(thd)
 
     def list_cases(self, status=None, street=None, code=None, since=None, until=None,
-                   limit: int = 50, offset: int = 0):
+                   limit: int = 50, offset: int = 0, department: str | None = None):
         """Cases matching the filters, newest first, and the total count."""
         def thd(conn):
             conds = []
@@ -166,6 +169,8 @@ class Store:
                 conds.append(t.cases.c.street == street)
             if code:
                 conds.append(t.cases.c.code == code)
+            if department:
+                conds.append(t.cases.c.department_id == department)
             if since:
                 conds.append(t.cases.c.opened_at >= since)
             if until:

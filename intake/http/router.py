@@ -15,6 +15,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
+from intake.auth import AuthError
 from intake.validation import InvalidInput
 
 log = Logger()
@@ -102,6 +103,11 @@ class JsonRouter(resource.Resource):
             body = {"error": f"{first.field}: {first.message}", "field": first.field,
                     "errors": [x.as_dict() for x in e.errors]}
             return self._write(request, e.status, body)
+        if failure.check(AuthError):
+            e = failure.value
+            if e.status == 401:
+                request.setHeader(b"WWW-Authenticate", b'Bearer realm="hotline"')
+            return self._write(request, e.status, {"error": e.message})
         if failure.check(NotFound):
             return self._write(request, 404, {"error": str(failure.value)})
         if failure.check(HttpError):

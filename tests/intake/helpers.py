@@ -10,7 +10,7 @@ from twisted.web.test.requesthelper import DummyRequest
 
 
 def call(resource, method: str, path: str, body=None, *, raw: bytes | None = None,
-         content_type: str | None = "application/json", args: dict | None = None):
+         content_type: str | None = "application/json", args: dict | None = None, token: str | None = None):
     """Render one request against the resource; returns (status, parsed JSON body)."""
     req = DummyRequest([p.encode() for p in path.strip("/").split("/")])
     req.method = method.encode()
@@ -22,6 +22,8 @@ def call(resource, method: str, path: str, body=None, *, raw: bytes | None = Non
     if content_type:
         req.requestHeaders.setRawHeaders(b"content-type", [content_type.encode()])
     req.args = {k.encode(): [str(v).encode()] for k, v in (args or {}).items()}
+    if token:
+        req.requestHeaders.setRawHeaders(b"authorization", [f"Bearer {token}".encode()])
     out = resource.render(req)
     if out is NOT_DONE_YET:
         assert req.finished, "the synchronous store should have answered at once"

@@ -45,10 +45,13 @@ class Node:
                 self.base = m.group(1)
                 return
 
-    def post(self, body: dict) -> tuple[int, dict]:
-        """POST a report to this node."""
+    def post(self, body: dict, token: str | None = None) -> tuple[int, dict]:
+        """POST a report to this node (with a bearer token when given)."""
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
         req = urllib.request.Request(self.base + "/api/v1/reports", data=json.dumps(body, ensure_ascii=False).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+                                     headers=headers, method="POST")
         try:
             with urllib.request.urlopen(req, timeout=60) as r:
                 return r.status, json.loads(r.read())
@@ -71,3 +74,10 @@ class Node:
                 self.proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def make_token(db_url: str, user: str, role: str) -> str:
+    """A token from the real `hotline token create` command."""
+    out = subprocess.run([*HOTLINE, "token", "create", "--user", user, "--role", role, "--db", db_url],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    return out.stdout.strip()

@@ -1,12 +1,12 @@
 """The pipeline end to end through the API: merging, confirmation, scope, emergencies, hot issues."""
 from __future__ import annotations
 
-from tests.intake.helpers import call, count_rows
+from tests.intake.helpers import count_rows
 
 
 def post(env, **fields):
     """POST one report; returns the answer body (asserting it was accepted)."""
-    status, body = call(env.resource, "POST", "/api/v1/reports", fields)
+    status, body = env.call("POST", "/api/v1/reports", fields)
     assert status in (200, 201), body
     return body
 
@@ -20,7 +20,7 @@ def test_two_citizens_on_one_overflowing_bin_make_one_case(api_env):
              text="三井菜场东边垃圾箱又满了 到处都是 能不能早点来收", caller="13915000002")
     assert a["outcome"] == "opened"
     assert b["outcome"] == "merged" and b["duplicate_of"] == a["case"]["id"] == b["case"]["id"]
-    _, case = call(api_env.resource, "GET", f"/api/v1/cases/{a['case']['id']}")
+    _, case = api_env.call("GET", f"/api/v1/cases/{a['case']['id']}")
     assert case["report_count"] == 2
     assert set(case["channels"]) == {"12345", "sms"}
     assert [e["kind"] for e in case["history"]].count("report_merged") == 1
@@ -42,7 +42,7 @@ def test_inspector_after_citizens_confirms_their_case(api_env):
     b = post(api_env, channel="inspector", external_id="i-9", received_at="2026-11-27T11:00:00+08:00",
              text="绿地内堆放建筑垃圾及生活垃圾", code="06017", address="新龙生态林南侧绿地")
     assert b["outcome"] == "merged" and b["case"]["id"] == a["case"]["id"]
-    _, case = call(api_env.resource, "GET", f"/api/v1/cases/{a['case']['id']}")
+    _, case = api_env.call("GET", f"/api/v1/cases/{a['case']['id']}")
     assert case["inspector_confirmed"] is True
     assert case["code"] == "06017", "an inspector's code is authoritative"
     kinds = [e["kind"] for e in case["history"]]
@@ -68,7 +68,7 @@ def test_an_emergency_is_flagged_routed_to_the_emergency_chain(api_env):
     assert body["classification"]["code"].startswith("01")
     emergency_units = {d.id for d in api_env.config.departments.values() if d.kind == "emergency"}
     assert body["department"] in emergency_units
-    _, case = call(api_env.resource, "GET", f"/api/v1/cases/{body['case']['id']}")
+    _, case = api_env.call("GET", f"/api/v1/cases/{body['case']['id']}")
     assert case["emergency"] is True and "emergency" in [e["kind"] for e in case["history"]]
 
 
@@ -80,7 +80,7 @@ def test_three_reports_in_three_days_make_a_hot_issue(api_env):
               for i, (ch, t) in enumerate(zip(["web", "sms", "12345"], texts))]
     case_ids = {b["case"]["id"] for b in bodies}
     assert len(case_ids) == 1
-    _, case = call(api_env.resource, "GET", f"/api/v1/cases/{case_ids.pop()}")
+    _, case = api_env.call("GET", f"/api/v1/cases/{case_ids.pop()}")
     assert case["hot"] is True
     assert "flagged_hot" in [e["kind"] for e in case["history"]]
 

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import sqlalchemy as sa
 
-from tests.intake.nodes import Node
+from tests.intake.nodes import Node, make_token
 
 REPORTS = [
     {"channel": "12345", "external_id": f"wo-{i}", "text": t, "received_at": f"2026-11-27T{8 + i // 6:02d}:{(i * 7) % 60:02d}:00+08:00"}
@@ -34,6 +34,7 @@ SAME_PROBLEM = [
 def test_two_nodes_take_the_same_reports_concurrently_without_double_cases(pg_url, tmp_path):
     """Every report is sent to both nodes at once: one stored report each, same answer from both,
     one case per problem, case numbers unique (database constraints and the intake lock, not luck)."""
+    token = make_token(pg_url, "platform-12345", "channel")
     a = Node(pg_url, tmp_path)
     try:
         b = Node(pg_url, tmp_path)
@@ -41,7 +42,7 @@ def test_two_nodes_take_the_same_reports_concurrently_without_double_cases(pg_ur
             jobs = [(node, r) for r in REPORTS for node in (a, b)]
             jobs += [(a, SAME_PROBLEM[0]), (b, SAME_PROBLEM[1])]
             with ThreadPoolExecutor(max_workers=8) as pool:
-                answers = list(pool.map(lambda job: (job[1]["external_id"], *job[0].post(job[1])), jobs))
+                answers = list(pool.map(lambda job: (job[1]["external_id"], *job[0].post(job[1], token)), jobs))
         finally:
             b.stop()
     finally:

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Set up the telephony layer on Debian 12 (Python 3.11), as root: SIP/audio tools from Debian,
+# the 'telephony' extra (pyVoIP, vosk, the Korean test model, websockets) into .venv, and the
+# voice prompts generated with espeak-ng (never downloaded) into var/prompts (git-ignored).
+# Safe to run again: each step checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(kamailio sip-tester baresip espeak-ng sox)
+
+need_apt=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  else
+    echo "setup-telephony: missing Debian packages ${need_apt[*]} (run as root to install them)" >&2
+    exit 1
+  fi
+fi
+# kamailio's Debian package starts a system service on 5060; the tests run their own instance
+# on free ports, so the system one is not needed (and must not hold 5060 for a real deployment
+# on the same host). Stopping it is harmless when it is not running or there is no systemd.
+if command -v systemctl >/dev/null 2>&1; then
+  systemctl stop kamailio >/dev/null 2>&1 || true
+fi
+
+PY=${PYTHON:-python3.11}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+# The same pins as setup.py's 'telephony' extra.
+.venv/bin/python -m pip install -q -e '.[telephony]'
+
+PROMPTS_DIR=${HOTLINE_PROMPTS_DIR:-var/prompts}
+.venv/bin/python - "$PROMPTS_DIR" <<'PY'
+import sys
+from telephony.prompts import generate_prompts
+written = generate_prompts(sys.argv[1], [("12345", ""), ("12319", ""), ("110", "")])
+print(f"setup-telephony: prompts in {sys.argv[1]} ({len(written)} generated)")
+PY

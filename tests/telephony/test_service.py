@@ -1,0 +1,85 @@
+"""Services: the watchdog on an injected clock, retention of recordings, the sink bridge."""
+from __future__ import annotations
+
+import os
+
+from twisted.internet import defer, task
+from twisted.internet.threads import blockingCallFromThread
+from zope.interface.verify import verifyObject
+
+from telephony import testing
+from telephony.interfaces import ICallSink
+from telephony.line import SinkBridge
+from telephony.service import LineService, prune_recordings
+
+
+class FakeLine:
+    """A line whose start/reregister outcomes are scripted."""
+
+    class config:
+        name = "fake"
+
+    def __init__(self, outcomes):
+        self.outcomes = list(outcomes)
+        self.calls = 0
+        self.stopped = False
+
+    def start(self):
+        pass
+
+    def stop(self):
+        self.stopped = True
+
+    def reregister(self):
+        self.calls += 1
+        outcome = self.outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+def test_watchdog_reregisters_on_each_tick_and_survives_failures(reactor_thread):
+    """Each tick of the injected clock re-registers the line; a failing REGISTER is counted
+    and retried at the next tick instead of stopping the watchdog; stop stops the phone."""
+    line = FakeLine([TimeoutError("no answer"), True])
+    clock = task.Clock()
+    svc = LineService(line, reactor_thread, clock=clock, reregister_interval_s=30)
+    blockingCallFromThread(reactor_thread, svc.startService)
+    assert line.calls == 0                  # nothing before the first interval
+    blockingCallFromThread(reactor_thread, clock.advance, 30)
+    testing.wait_for(lambda: line.calls == 1 and not svc._busy, 5, what="first tick")
+    assert svc.failures == 1
+    blockingCallFromThread(reactor_thread, clock.advance, 30)
+    testing.wait_for(lambda: line.calls == 2 and not svc._busy, 5, what="second tick")
+    assert svc.failures == 1
+    blockingCallFromThread(reactor_thread, svc.stopService)
+    assert line.stopped
+
+
+def test_retention_removes_only_old_recordings(tmp_path):
+    """Recordings older than retention_days are deleted; newer ones and other files stay;
+    0 days keeps everything."""
+    old, new, other = tmp_path / "d" / "old.wav", tmp_path / "d" / "new.wav", tmp_path / "d" / "x.txt"
+    old.parent.mkdir()
+    for p in (old, new, other):
+        p.write_bytes(b"x")
+    now = 2_000_000_000
+    os.utime(old, (now - 91 * 86400, now - 91 * 86400))
+    os.utime(new, (now - 89 * 86400, now - 89 * 86400))
+    os.utime(other, (now - 999 * 86400, now - 999 * 86400))
+    assert prune_recordings(str(tmp_path), 0, now) == 0 and old.exists()
+    assert prune_recordings(str(tmp_path), 90, now) == 1
+    assert not old.exists() and new.exists() and other.exists()
+
+
+def test_sink_bridge_times_out_and_survives_failing_sinks(reactor_thread):
+    """From a call thread, the bridge returns the sink's answer; a sink that never answers
+    gives None after the timeout and a failing sink gives None, without raising."""
+    sink = testing.RecordingSink(case_number="77")
+    verifyObject(ICallSink, sink)
+    bridge = SinkBridge(sink, reactor_thread)
+    assert bridge.finished("rec", 5) == "77"
+    sink.call_finished = lambda record: defer.Deferred()
+    assert bridge.finished("rec", 0.2) is None
+    sink.case_status = lambda number: defer.fail(RuntimeError("db down"))
+    assert bridge.status("1", 5) is None
