@@ -121,9 +121,15 @@ class Root(resource.Resource):
         return b'{"service": "hotline intake", "api": "/api/v1/", "openapi": "/api/v1/openapi.json"}'
 
 
+# Functions `register(router, *, config, db, store, pipeline, clock, auth)` of API modules beyond
+# the core report/case API (closed loop, audit...). Each takes the keyword arguments it needs.
+API_MODULES: list = []
+
+
 def build_service(config, db_url: str, port: int, interface: str, reactor, analyser=None):
     """The service tree: DB pool, NLP pool, HTTP site. Returns (MultiService, parts dict)."""
     from intake.http.api import ApiV1
+    from intake.http.router import JsonRouter
     engine = open_database(db_url)
     analyser = analyser or load_analyser(config)
     top = service.MultiService()
@@ -138,9 +144,15 @@ def build_service(config, db_url: str, port: int, interface: str, reactor, analy
 
     pipeline = build_pipeline(config, analyser, store, run_cpu)
     from intake.auth import Authenticator
-    api = ApiV1(config, pipeline, store, reactor, Authenticator(db, reactor))
+    authenticator = Authenticator(db, reactor)
+    api = ApiV1(config, pipeline, store, reactor, authenticator)
+    router = JsonRouter()
+    api.register(router)
+    # Further API modules register their routes here, each given only what it needs.
+    for register in API_MODULES:
+        register(router, config=config, db=db, store=store, pipeline=pipeline, clock=reactor, auth=authenticator)
     root = Root()
-    root.putChild(b"api", api.resource())
+    root.putChild(b"api", router)
     site = server.Site(root)
     site.displayTracebacks = False
     http = strports.service(f"tcp:{port}:interface={interface}", site)

@@ -69,8 +69,13 @@ class ApiV1:
             self._streets.update(s.aliases)
 
     def resource(self) -> JsonRouter:
-        """The router with every route of the API."""
+        """A router with this module's routes only (tests use it alone)."""
         r = JsonRouter()
+        self.register(r)
+        return r
+
+    def register(self, r: JsonRouter) -> None:
+        """Add this module's routes to the service's router."""
         r.add("POST", "/api/v1/reports", self.authenticated(self.post_report))
         r.add("GET", "/api/v1/reports/{report_id}", self.authenticated(self.get_report))
         r.add("GET", "/api/v1/cases", self.authenticated(self.list_cases))
@@ -78,7 +83,6 @@ class ApiV1:
         r.add("GET", "/api/v1/public/cases/{number}", self.public_case)
         r.add("GET", "/api/v1/openapi.json", self.openapi)
         r.add("GET", "/api/v1/health", self.health)
-        return r
 
     def authenticated(self, handler):
         """Wrap a handler so it runs with the caller's Principal (401 without a valid token)."""
