@@ -47,6 +47,10 @@ class IntakePipeline:
         if similarity_tokens is None:
             from nlp.similarity import description_tokens as similarity_tokens
         self.similarity_tokens = similarity_tokens
+        self._partners: dict[str, set] = {}
+        for pair in config.taxonomy.confusable:
+            for a in pair:
+                self._partners.setdefault(a, set()).update(pair)
 
     @defer.inlineCallbacks
     def submit(self, report: IncomingReport):
@@ -89,9 +93,7 @@ class IntakePipeline:
 
     def candidate_query(self, report: IncomingReport, d: DecisionRecord) -> dict:
         """Where the store looks for duplicate candidates: indexed place keys and a time floor."""
-        dup = self.config.duplicates
-        windows = list(getattr(dup, "windows_hours", {}).values()) or [dup.default_window_hours]
-        widest = max([dup.default_window_hours, *windows])
+        widest = self.window_hours(report, d)
         grids = []
         if d.grid:
             grids = [d.grid, *sorted(self.config.district.neighbours(d.grid))]
@@ -104,6 +106,20 @@ class IntakePipeline:
             "since": report.received_at - dt.timedelta(hours=widest),
             "closed_since": report.received_at - dt.timedelta(days=RECURRENCE_DAYS),
         }
+
+    def window_hours(self, report: IncomingReport, d: DecisionRecord) -> float:
+        """How far back a duplicate can be: the widest window among the codes a match could have.
+
+        A citizen's report can only match its own code, its runner-ups and their confusable partners,
+        so only their windows count (a tight window keeps the lookup small). An inspector's code can
+        also match a case whose runner-up it was, whatever that case's code: the widest window then.
+        """
+        dup = self.config.duplicates
+        if report.channel == "inspector" or not d.code:
+            return float(max([dup.default_window_hours, *getattr(dup, "windows_hours", {}).values()]))
+        codes = {d.code, *(c["code"] for c in d.candidates)}
+        codes |= {p for c in list(codes) for p in self._partners.get(c, ())}
+        return max(dup.window_hours(c) for c in codes)
 
     def spots(self, d: DecisionRecord) -> tuple[str, ...]:
         """The named spots of a report: gazetteer places that are not whole streets or communities."""

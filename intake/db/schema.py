@@ -132,6 +132,8 @@ cases = sa.Table(
 sa.Index("ix_cases_grid_last_report_at", cases.c.grid, cases.c.last_report_at)
 sa.Index("ix_cases_community_last_report_at", cases.c.community, cases.c.last_report_at)
 sa.Index("ix_cases_street_last_report_at", cases.c.street, cases.c.last_report_at)
+# Recurrence: closed cases at the same grid, by when they were closed.
+sa.Index("ix_cases_grid_closed_at", cases.c.grid, cases.c.closed_at)
 sa.Index("ix_cases_status_opened_at", cases.c.status, cases.c.opened_at)
 sa.Index("ix_cases_code", cases.c.code)
 

@@ -14,6 +14,9 @@ import sqlalchemy as sa
 from intake.db import schema as t
 from intake.models import CaseRow, DecisionRecord, IncomingReport, IntakeResult
 
+# At most this many cases per candidate lookup (newest first): a bound on one intake's cost.
+CANDIDATE_CAP = 200
+
 CASE_OPEN = "open"
 CASE_CLOSED = "closed"
 
@@ -232,31 +235,45 @@ def _result_for(conn, channel: str, external_id: str, replayed: bool) -> IntakeR
 
 
 def _candidates(conn, q: dict) -> list[dict]:
-    """Open (and recently closed) cases near the report, by indexed place and time lookups only."""
-    since = q["since"]
-    closed_since = q.get("closed_since", since)
+    """Cases near the report, by indexed place and time lookups only (never a scan of all cases).
+
+    Open or recently active cases: same or neighbouring grids, same community (or street when the
+    report has no finer place), same named spot, active since `since` (the widest duplicate window
+    of the codes that could match). Closed cases for recurrence: only at the same grid or named
+    spot, closed since `closed_since`. Each lookup is capped (newest first) so a dense area cannot
+    make one intake slow.
+    """
+    since, closed_since = q["since"], q["closed_since"]
     found: dict[int, dict] = {}
-    selects = []
+
+    def take(stmt):
+        for row in conn.execute(stmt.limit(CANDIDATE_CAP)).mappings():
+            found.setdefault(row["id"], dict(row))
+
+    newest = t.cases.c.last_report_at.desc()
     grids = list(q.get("grids") or ())
     if grids:
-        selects.append(t.cases.c.grid.in_(grids))
+        take(sa.select(t.cases).where(t.cases.c.grid.in_(grids), t.cases.c.last_report_at >= since).order_by(newest))
+        take(sa.select(t.cases).where(t.cases.c.grid == grids[0], t.cases.c.closed_at >= closed_since)
+             .order_by(t.cases.c.closed_at.desc()))
     if q.get("community"):
-        selects.append(t.cases.c.community == q["community"])
+        take(sa.select(t.cases).where(t.cases.c.community == q["community"], t.cases.c.last_report_at >= since)
+             .order_by(newest))
     if q.get("street"):
-        selects.append(t.cases.c.street == q["street"])
-    floor = min(since, closed_since)
-    for cond in selects:
-        for row in conn.execute(sa.select(t.cases).where(cond, t.cases.c.last_report_at >= floor)
-                                .order_by(t.cases.c.last_report_at.desc()).limit(200)).mappings():
-            found.setdefault(row["id"], dict(row))
+        take(sa.select(t.cases).where(t.cases.c.street == q["street"], t.cases.c.last_report_at >= since)
+             .order_by(newest))
     places = list(q.get("places") or ())
     if places:
+        # A closed case's last report may predate its closing by weeks: look back that much more.
+        floor = min(since, closed_since - dt.timedelta(days=30))
         ids = conn.execute(sa.select(t.case_places.c.case_id).distinct().where(
-            t.case_places.c.place.in_(places), t.case_places.c.last_report_at >= floor).limit(200)).scalars().all()
+            t.case_places.c.place.in_(places), t.case_places.c.last_report_at >= floor)
+            .limit(CANDIDATE_CAP)).scalars().all()
         missing = [i for i in ids if i not in found]
         if missing:
             for row in conn.execute(sa.select(t.cases).where(t.cases.c.id.in_(missing))).mappings():
-                found.setdefault(row["id"], dict(row))
+                if row["last_report_at"] >= since or (row["closed_at"] is not None and row["closed_at"] >= closed_since):
+                    found.setdefault(row["id"], dict(row))
     return list(found.values())
 
 

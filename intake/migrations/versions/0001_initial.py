@@ -45,6 +45,7 @@ def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.create_index('ix_cases_code', ['code'], unique=False)
         batch_op.create_index('ix_cases_community_last_report_at', ['community', 'last_report_at'], unique=False)
+        batch_op.create_index('ix_cases_grid_closed_at', ['grid', 'closed_at'], unique=False)
         batch_op.create_index('ix_cases_grid_last_report_at', ['grid', 'last_report_at'], unique=False)
         batch_op.create_index('ix_cases_status_opened_at', ['status', 'opened_at'], unique=False)
         batch_op.create_index('ix_cases_street_last_report_at', ['street', 'last_report_at'], unique=False)
