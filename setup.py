@@ -1,5 +1,11 @@
 """Install the unified hotline intake service and its `hotline` command."""
+from pathlib import Path
+
 from setuptools import setup, find_packages
+
+# The bundled deployment files: an installed copy (not a checkout) finds them in
+# <prefix>/share/hotline/config (intake.config.default_config_dir).
+CONFIG_FILES = [str(p) for p in sorted(Path("config").glob("*")) if p.is_file()]
 
 setup(
     name="hotline-intake",
@@ -9,6 +15,7 @@ setup(
     packages=find_packages(include=["intake", "intake.*", "telephony", "telephony.*",
                                     "nlp", "nlp.*", "routing", "routing.*"]),
     include_package_data=True,
+    data_files=[("share/hotline/config", CONFIG_FILES)],
     package_data={
         "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl", "corpus/tools/*.txt"],
         "intake": ["migrations/*.py", "migrations/versions/*.py", "migrations/*.ini",
@@ -27,6 +34,7 @@ setup(
         "cn2an>=0.5.22,<0.6",
         "tqdm>=4.66,<5",
         "matplotlib>=3.8,<4",
+        "openpyxl>=3.1,<4",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1,<4"],

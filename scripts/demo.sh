@@ -4,5 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-[ -f scripts/setup-extra.sh ] && bash scripts/setup-extra.sh
 exec .venv/bin/hotline demo "$@"

@@ -3,7 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-[ -f scripts/setup-extra.sh ] && bash scripts/setup-extra.sh
 HOTLINE_TEST_POSTGRES=$(bash scripts/postgres.sh start)
 export HOTLINE_TEST_POSTGRES
 trap 'bash scripts/postgres.sh stop' EXIT
