@@ -18,6 +18,7 @@ import nlp
 from intake.db.migrate import ensure_schema
 from intake.db.pool import DBThreadPool, SyncRunner, make_engine
 from intake.db.store import Store
+from intake.http import hot_api
 from intake.pipeline import IntakePipeline
 
 DEFAULT_MODEL = Path(nlp.__file__).resolve().parent / "model" / "current.pkl"
@@ -123,7 +124,7 @@ class Root(resource.Resource):
 
 # Functions `register(router, *, config, db, store, pipeline, clock, auth)` of API modules beyond
 # the core report/case API (closed loop, audit...). Each takes the keyword arguments it needs.
-API_MODULES: list = []
+API_MODULES: list = [hot_api.register]
 
 
 def build_service(config, db_url: str, port: int, interface: str, reactor, analyser=None):

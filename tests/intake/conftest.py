@@ -47,8 +47,15 @@ def api_env(db_url, config, analyser):
     for dept in ("locality-sanjing", "power"):
         if dept in config.departments:
             tokens[f"department:{dept}"] = run_sync(db.do(create_token_thd, f"test-{dept}", "department", dept))
-    api = ApiV1(config, app.pipeline, app.store, clock, Authenticator(db, clock))
+    from intake.app import API_MODULES
+    from intake.http.router import JsonRouter
+    auth = Authenticator(db, clock)
+    api = ApiV1(config, app.pipeline, app.store, clock, auth)
+    router = JsonRouter()
+    api.register(router)
+    for register in API_MODULES:
+        register(router, config=config, db=db, store=app.store, pipeline=app.pipeline, clock=clock, auth=auth)
     try:
-        yield ApiEnv(resource=api.resource(), api=api, app=app, clock=clock, config=config, tokens=tokens)
+        yield ApiEnv(resource=router, api=api, app=app, clock=clock, config=config, tokens=tokens)
     finally:
         app.close()
