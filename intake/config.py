@@ -1050,3 +1050,8 @@ def load_config(directory: Path | str | None = None, *, sections: Mapping[str, t
         extra=MappingProxyType(extra),
         confusable_notes=confusable_notes,
     )
+
+
+# The closed loop's files (calendar.yaml, time_limits.yaml) register themselves here, so every
+# loader of the configuration (service, commands, check-config) validates them.
+from intake import loop_config as _loop_config  # noqa: E402,F401

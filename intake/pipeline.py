@@ -19,6 +19,7 @@ from twisted.internet import defer
 from intake.models import DecisionRecord, IncomingReport, IntakeResult
 from nlp.analysis import Analysis
 from routing.duplicates import CaseSnapshot, ReportFacts
+from routing.workflow import duplicate_status
 
 
 # How long after a close a report of the same problem at the same spot is a recurrence.
@@ -149,7 +150,7 @@ class IntakePipeline:
             case_id=r["id"], code=r["code"], street=r["street"], community=r["community"], grid=r["grid"],
             places=tuple(r["places"] or ()), tokens=tuple((r["tokens"] or "").split()),
             opened_at=r["opened_at"], last_report_at=r["last_report_at"],
-            status="closed" if r["status"] == "closed" else "open", closed_at=r["closed_at"],
+            status=duplicate_status(r["status"]), closed_at=r["closed_at"],
             callers=tuple(r["callers"] or ()), channels=tuple(r["channels"] or ()),
             report_count=r["report_count"], inspector_confirmed=r["inspector_confirmed"],
             alternative_codes=tuple(r["alternative_codes"] or ())) for r in rows]

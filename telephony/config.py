@@ -32,6 +32,7 @@ class LineConfig:
     rtp_high: int = 10100
     language: str = "cmn"
     greeting: str = ""
+    prompts_dir: str = ""           # "" = the deployment's prompts_dir
     server: SipServer = field(default_factory=SipServer)
 
 
@@ -42,7 +43,7 @@ class AsrConfig:
     model_path: str = ""
     url: str = ""
     workers: int = 0                # 0: one per core
-    max_streams: int = 0            # 0: four per worker
+    max_streams: int = 0            # 0: two per worker
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def parse_lines(raw: dict, filename: str) -> tuple[Optional[TelephonyConfig], li
         c.bad("lines", "expected a non-empty list of SIP lines")
         raw_lines = []
     line_keys = {"name", "hotline", "username", "password", "bind_ip", "sip_port", "rtp_ports",
-                 "language", "greeting", "server"}
+                 "language", "greeting", "prompts_dir", "server"}
     seen_names, seen_ports, seen_users = {}, {}, {}
     for i, item in enumerate(raw_lines):
         key = f"lines[{i}]"
@@ -213,6 +214,7 @@ def parse_lines(raw: dict, filename: str) -> tuple[Optional[TelephonyConfig], li
             rtp_low=rtp[0], rtp_high=rtp[1],
             language=c.string(d, "language", key, "cmn"),
             greeting=c.string(d, "greeting", key, ""),
+            prompts_dir=c.string(d, "prompts_dir", key, ""),
             server=_server(c, d["server"], f"{key}.server", server) if "server" in d else server))
     for i, a_line in enumerate(lines):
         for j, b_line in enumerate(lines[:i]):

@@ -7,7 +7,6 @@ on the reactor thread.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 from zope.interface import Attribute, Interface
 

@@ -23,12 +23,11 @@ from dataclasses import replace
 from typing import Callable, Optional
 
 from pyVoIP import RTP
-from pyVoIP.VoIP import VoIP as _voip
 from pyVoIP.VoIP.VoIP import CallState, InvalidStateError, PhoneStatus, VoIPCall, VoIPPhone
 
 from telephony import interfaces as I
 from telephony.audio import (FRAME_SAMPLES, SAMPLE_RATE, VadConfig, VoiceActivity, WavRecorder,
-                             linear16_to_unsigned8, ulaw_to_linear16)
+                             alaw_to_linear16, linear16_to_unsigned8, ulaw_to_linear16)
 from telephony.config import CallTimeouts, LineConfig
 
 log = logging.getLogger(__name__)
@@ -48,10 +47,11 @@ class MediaCapture:
         self.bad_packets = 0
         self.last_packet_at: Optional[float] = None
 
-    def audio(self, ssrc: int, seq: int, ts: int, payload: bytes) -> None:
-        """A PCMU packet arrived (called on pyVoIP's RTP thread)."""
+    def audio(self, ssrc: int, seq: int, ts: int, payload: bytes, codec: str = "PCMU") -> None:
+        """A G.711 packet arrived (called on pyVoIP's RTP thread)."""
         with self._lock:
-            self._items.append(("audio", ssrc, seq, ts, payload))
+            self._items.append(("audio", ssrc, seq, ts, payload) if codec == "PCMU"
+                               else ("audio", ssrc, seq, ts, payload, codec))
             self.last_packet_at = time.monotonic()
 
     def digit(self, key: str) -> None:
@@ -92,6 +92,11 @@ class CapturingRTPClient(RTP.RTPClient):
             msg = RTP.RTPMessage(packet, self.assoc)
             if msg.payload_type == RTP.PayloadType.PCMU:
                 self.capture.audio(msg.SSRC, msg.sequence, msg.timestamp, bytes(msg.payload))
+            elif msg.payload_type == RTP.PayloadType.PCMA:
+                # why: a caller that only offers A-law still gets recorded (pyVoIP's A-law
+                # transmit is broken, so our answer prefers PCMU whenever it is offered)
+                self.capture.audio(msg.SSRC, msg.sequence, msg.timestamp, bytes(msg.payload),
+                                   "PCMA")
             elif msg.payload_type == RTP.PayloadType.EVENT:
                 # why: an event is repeated in several packets; only the first has the marker bit
                 if msg.marker and msg.payload and msg.payload[0] < len(_DTMF_KEYS):
@@ -291,11 +296,11 @@ class CallFlow:
         self.menu = I.MENU_NONE
         self.frames_received = 0
         self.frames_lost = 0
+        self.frames_late = 0
         self._recording = True
         self._vad: Optional[VoiceActivity] = None
         self._stream_key = None
         self._next_ts: Optional[int] = None
-        self._last_seq: Optional[int] = None
         self._last_audio_mono: Optional[float] = None
         self.handed_over = False
         self.record: Optional[I.CallRecord] = None
@@ -308,16 +313,16 @@ class CallFlow:
                 self._digits.append(item[1])
                 self.dtmf += item[1]
                 continue
-            _, ssrc, seq, ts, payload = item
+            _, ssrc, seq, ts, payload = item[:5]
             self._last_audio_mono = self.monotonic()
-            pcm = ulaw_to_linear16(payload)
+            pcm = alaw_to_linear16(payload) if item[5:] == ("PCMA",) else ulaw_to_linear16(payload)
             samples = len(payload)
             if self._stream_key != ssrc or self._next_ts is None:
                 self._stream_key = ssrc          # a new RTP stream: no gap to fill
             else:
                 gap = (ts - self._next_ts) & 0xFFFFFFFF
-                if gap >= 0x80000000:            # an old or duplicate packet
-                    self.frames_lost += 0
+                if gap >= 0x80000000:            # an old or duplicate packet: already written
+                    self.frames_late += 1
                     continue
                 if 0 < gap <= MAX_GAP_FILL_SAMPLES:
                     # why: a lost packet becomes silence of the same length, so the recording's
@@ -526,6 +531,7 @@ class CallFlow:
             engine=engine, dtmf=self.dtmf, menu=self.menu, asr_status=asr_status,
             frames_received=self.frames_received, frames_lost=self.frames_lost,
             extra={"asr_rtf": round(self.live.rtf, 3) if self.live else None,
+                   "frames_late": self.frames_late,
                    "bad_packets": getattr(getattr(self.media, "capture", None), "bad_packets", 0)})
         if late is not None:
             record = self.record
@@ -573,12 +579,36 @@ class SipLine:
                              rtpPortLow=c.rtp_low, rtpPortHigh=c.rtp_high)
         # why: pyVoIP waits 30 s per REGISTER by default, which stalls start-up and recovery
         phone.sip.register_timeout = self.timeouts.register_timeout_s
+        sip, recv_loop = phone.sip, phone.sip.recv_loop
+
+        def quiet_recv_loop():
+            # why: stopping the phone closes the socket under pyVoIP's receive loop, which
+            # then dies with EBADF; that is the end of the loop, not an error. While the phone
+            # runs, errors still escape (and are logged by the thread exception hook).
+            try:
+                recv_loop()
+            except OSError:
+                if sip.NSD:
+                    raise
+        sip.recv_loop = quiet_recv_loop
         return phone
 
     def start(self) -> None:
         """Create the phone and register (blocking). Raises if the server does not answer."""
-        self.phone = self._make_phone()
-        self.phone.start()
+        phone = self._make_phone()
+        phone.start()
+        if phone.get_status() != PhoneStatus.REGISTERED:
+            # why: pyVoIP swallows a failed REGISTER and retries in the background; a line
+            # that cannot register must fail its start loudly instead
+            try:
+                phone.stop()
+            except Exception:
+                log.exception("line %s: stopping the unregistered phone failed", self.config.name)
+            c = self.config
+            raise RuntimeError(f"line {c.name}: SIP server {c.server.host}:{c.server.port} did "
+                               f"not accept REGISTER for {c.username} within "
+                               f"{self.timeouts.register_timeout_s} s")
+        self.phone = phone
         self.registrations += 1
         log.info("line %s registered as %s at %s:%s", self.config.name, self.config.username,
                  self.config.server.host, self.config.server.port)

@@ -14,11 +14,11 @@ import time
 from typing import Optional
 
 from twisted.application.service import MultiService, Service
-from twisted.internet import task, threads
+from twisted.internet import defer, task, threads
 from twisted.python import log as twlog
 
 from telephony.asr import TranscriptionPool, make_engine
-from telephony.config import LineConfig, TelephonyConfig
+from telephony.config import TelephonyConfig
 from telephony.line import SinkBridge, SipLine
 from telephony.prompts import PromptSet, synthesize
 
@@ -84,13 +84,20 @@ class LineService(Service):
         """Register in a thread; the Deferred fails (start-up fails loudly) if it cannot."""
         Service.startService(self)
         d = threads.deferToThreadPool(self.reactor, self.reactor.getThreadPool(), self.line.start)
+        self.ready = defer.Deferred()
 
         def started(_):
             self._watchdog = task.LoopingCall(self.check)
             self._watchdog.clock = self.clock
             self._watchdog.start(self.interval, now=False).addErrback(
                 lambda f: log.error("watchdog stopped: %s", f.getErrorMessage()))
-        return d.addCallback(started)
+            self.ready.callback(self.line)
+
+        def failed(f):
+            log.error("line %s failed to start: %s", self.line.config.name, f.getErrorMessage())
+            self.ready.errback(f)
+        d.addCallbacks(started, failed)
+        return self.ready
 
     def check(self):
         """Watchdog tick: re-register (or restart a phone pyVoIP gave up on); a failure is
@@ -142,7 +149,8 @@ class TelephonyService(MultiService):
         self.bridge = SinkBridge(sink, reactor)
         self.lines: list[SipLine] = []
         for lc in config.lines:
-            prompts = prompts_factory(config.prompts_dir, lc.hotline, lc.language)
+            prompts = prompts_factory(lc.prompts_dir or config.prompts_dir, lc.hotline,
+                                      lc.language)
             line = SipLine(lc, prompts=prompts, pool=self.pool, bridge=self.bridge,
                            vad=config.vad, timeouts=config.timeouts,
                            recordings_dir=config.recordings.directory,
@@ -159,6 +167,12 @@ class TelephonyService(MultiService):
         self._retention = task.LoopingCall(self._prune)
         self._retention.clock = self.clock
         self._retention.start(86400, now=True)
+
+    def when_ready(self):
+        """A Deferred firing when every line registered, failing with the first line that
+        could not (the app should stop with that reason). Call after startService."""
+        return defer.gatherResults([s.ready for s in self if isinstance(s, LineService)],
+                                   consumeErrors=True)
 
     def _prune(self):
         return threads.deferToThreadPool(

@@ -16,7 +16,8 @@ from typing import Callable, Optional
 from twisted.internet import defer
 from zope.interface import implementer
 
-from telephony.audio import linear16_to_ulaw
+from telephony.audio import VadConfig, linear16_to_ulaw
+from telephony.config import CallTimeouts
 from telephony.interfaces import ICallSink
 
 KAMAILIO_CFG = """\
@@ -61,6 +62,14 @@ request_route {{
     t_relay();
 }}
 """
+
+
+# Short timings for tests: calls end in seconds; the caller (SIPp) always hangs up first.
+FAST_TIMEOUTS = CallTimeouts(rtp_timeout_s=3.0, menu_timeout_s=2.0, digit_timeout_s=3.0,
+                             sink_timeout_s=5.0, asr_final_timeout_s=10.0, hangup_grace_s=30.0,
+                             reregister_interval_s=1.0, register_timeout_s=2.0)
+FAST_VAD = VadConfig(threshold_dbfs=-45.0, speech_frames=3, silence_s=1.0,
+                     initial_silence_s=3.0, max_s=20.0)
 
 
 class ToolMissing(RuntimeError):

@@ -39,19 +39,13 @@ class NlpSetup:
 
 
 def load_nlp_setup(directory=None) -> NlpSetup:
-    """Taxonomy, places, agencies and classifier settings from the config folder.
+    """Taxonomy, places, agencies and classifier settings from the validated config folder.
 
-    Uses `intake.config.load_config` when the project has it; otherwise reads taxonomy.csv,
-    district.yaml, gazetteer.yaml and agencies.yaml directly (enough for the NLP commands).
+    A config with problems prints every one and exits 2 (intake.commands.common).
     """
-    directory = Path(directory) if directory else DEFAULT_CONFIG
-    try:
-        from intake.config import load_config  # noqa: F401
-    except ModuleNotFoundError as e:
-        if e.name != "intake.config":
-            raise
-        return _read_config_directly(directory)
     from intake.commands.common import load_config_or_exit
+
+    directory = Path(directory) if directory else DEFAULT_CONFIG
     cfg = load_config_or_exit(directory)
     c = cfg.classifier
     mp = getattr(c, "model_path", None)
@@ -60,48 +54,6 @@ def load_nlp_setup(directory=None) -> NlpSetup:
         if not mp.is_absolute():
             mp = Path(getattr(cfg, "directory", directory)) / mp
     return NlpSetup(cfg.taxonomy, cfg.places, cfg.agencies, float(c.review_threshold), mp or None, directory)
-
-
-def _read_config_directly(directory: Path) -> NlpSetup:
-    import yaml
-
-    from nlp.places import Place
-    from nlp.taxonomy import Taxonomy, TaxonomyEntry, read_taxonomy_csv
-
-    rows = [TaxonomyEntry(kind=r["kind"], code=r["code"], major_class=r["major_class"], name=r["name"])
-            for _, r in read_taxonomy_csv(directory / "taxonomy.csv")]
-    taxonomy = Taxonomy.from_rows(rows)
-    places: list = []
-    district = directory / "district.yaml"
-    grids_by_community: dict[str, list[str]] = {}
-    if (directory / "grids.yaml").exists():
-        for g in (yaml.safe_load((directory / "grids.yaml").read_text(encoding="utf-8")) or {}).get("grids", []):
-            grids_by_community.setdefault(str(g["community"]), []).append(str(g["id"]))
-    if district.exists():
-        d = yaml.safe_load(district.read_text(encoding="utf-8")) or {}
-        for s in d.get("streets", []):
-            places.append(Place(s["name"], "street", s["name"], None, (), tuple(s.get("aliases") or ())))
-        for c in d.get("communities", []):
-            code = str(c["code"])
-            places.append(Place(c["name"], "community", c["street"], code, tuple(grids_by_community.get(code, ())),
-                                tuple(c.get("aliases") or ())))
-    gaz = directory / "gazetteer.yaml"
-    if gaz.exists():
-        for p in (yaml.safe_load(gaz.read_text(encoding="utf-8")) or {}).get("places", []):
-            places.append(Place(p["name"], p["kind"], p["street"], p.get("community"),
-                                tuple(str(g) for g in p.get("grids") or ()), tuple(p.get("aliases") or ())))
-    agencies = {}
-    ag = directory / "agencies.yaml"
-    if ag.exists():
-        from types import SimpleNamespace
-        data = yaml.safe_load(ag.read_text(encoding="utf-8")) or {}
-        items = data.get("agencies", data) if isinstance(data, dict) else data
-        if isinstance(items, dict):
-            items = [dict(v, id=k) for k, v in items.items()]
-        for a in items or []:
-            agencies[a["id"]] = SimpleNamespace(id=a["id"], name=a.get("name", a["id"]), category=a.get("category"),
-                                                topics=tuple(a.get("topics") or ()))
-    return NlpSetup(taxonomy, places, agencies, 0.5, None, directory)
 
 
 def resolve_model_path(args, setup: NlpSetup) -> Path:

@@ -127,6 +127,10 @@ cases = sa.Table(
     sa.Column("opened_at", UTCDateTime, nullable=False),
     sa.Column("last_report_at", UTCDateTime, nullable=False),
     sa.Column("closed_at", UTCDateTime),
+    # The closed loop (routing.workflow): a department's request waiting for the dispatcher
+    # (return | extension | park) and, while parked, the state to resume to.
+    sa.Column("pending_request", sa.String(16)),
+    sa.Column("resume_status", sa.String(16)),
 )
 # Candidate lookup for duplicates goes by place and time, never a scan.
 sa.Index("ix_cases_grid_last_report_at", cases.c.grid, cases.c.last_report_at)
@@ -194,6 +198,39 @@ api_tokens = sa.Table(
 )
 sa.Index("ix_api_tokens_user_id", api_tokens.c.user_id)
 
+# One review of one report's classification: an operator confirming or correcting what the machine
+# proposed at intake, or a shift chief's or auditor's audit override. Append-only: rows are never
+# updated or deleted. A report's newest row holds its final code; the rows before it are the trail.
+# old_* is the classification the reviewer saw (the machine's, or the previous review's); a NULL
+# code with out_of_scope true means "not city management" and agency says whose it is.
+# kind: confirm | correct (operator) | override (shift_chief, auditor). model_version is the
+# classifier that made the decision under review (copied so the trail reads on its own).
+classification_reviews = sa.Table(
+    "classification_reviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id"), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("reviewer", sa.String(64), nullable=False),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("model_version", sa.String(40), nullable=False),
+    sa.Column("old_code", sa.String(5)),
+    sa.Column("old_out_of_scope", sa.Boolean, nullable=False),
+    sa.Column("old_agency", sa.String(64)),
+    sa.Column("new_code", sa.String(5)),
+    sa.Column("new_out_of_scope", sa.Boolean, nullable=False),
+    sa.Column("new_agency", sa.String(64)),
+    sa.Column("reason", sa.Text),
+    # The case whose code this review changed (through a 'code_corrected' case event), if any.
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+)
+# A report's trail in order, and "is this report reviewed yet" for the queue, through one index.
+sa.Index("ix_classification_reviews_report_id_id", classification_reviews.c.report_id, classification_reviews.c.id)
+sa.Index("ix_classification_reviews_at", classification_reviews.c.at)
+# The audit queue selects the sampled decisions beside the ones below the threshold.
+sa.Index("ix_report_decisions_audit_sampled", report_decisions.c.audit_sampled)
+
 # One row that every intake transaction locks first, on every node sharing the database, so the
 # duplicate check and the case it opens are one atomic step: two nodes cannot both open a case
 # for the same problem. Classification happens before, outside the lock.
@@ -201,4 +238,32 @@ intake_lock = sa.Table(
     "intake_lock", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("generation", sa.Integer, nullable=False),
+)
+
+# Messages to citizens waiting for the outbound gateway (an outbox: the SMS gateway, when it comes,
+# sends pending rows and marks them sent). kind: receipt (the case number, written in the intake
+# transaction) | result (the result note, written when the case is closed), one per reporter.
+outbound_messages = sa.Table(
+    "outbound_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id")),
+    sa.Column("recipient", sa.String(64), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+)
+sa.Index("ix_outbound_messages_case_id", outbound_messages.c.case_id)
+sa.Index("ix_outbound_messages_sent_at_created_at", outbound_messages.c.sent_at, outbound_messages.c.created_at)
+
+# A citizen's satisfaction with a closed case (满意度回访): one answer per case.
+# answer: satisfied | basically_satisfied | dissatisfied.
+case_satisfaction = sa.Table(
+    "case_satisfaction", metadata,
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
+    sa.Column("answer", sa.String(24), nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("recorded_by", sa.String(64), nullable=False),
+    sa.Column("recorded_at", UTCDateTime, nullable=False),
 )

@@ -11,14 +11,19 @@ from typing import Callable, Iterable, Sequence
 
 import sqlalchemy as sa
 
+from intake.db import loop_store
 from intake.db import schema as t
 from intake.models import CaseRow, DecisionRecord, IncomingReport, IntakeResult
+from routing import workflow as wf
 
 # At most this many cases per candidate lookup (newest first): a bound on one intake's cost.
 CANDIDATE_CAP = 200
 
-CASE_OPEN = "open"
-CASE_CLOSED = "closed"
+# A new case starts `open` (待受理: waiting for the operator) unless loop_store.after_intake moves it
+# on in the same transaction (an inspector's report: accepted; an emergency: dispatched). The states
+# are routing.workflow's; `closed` is the only one a forced close (replay's legacy action) sets.
+CASE_OPEN = wf.OPEN
+CASE_CLOSED = wf.CLOSED
 
 
 class DuplicateReport(Exception):
@@ -88,6 +93,10 @@ class Store:
             if case_id is not None:
                 conn.execute(t.case_reports.insert().values(case_id=case_id, report_id=report_id,
                                                             role=role, joined_at=now))
+                # The loop's first state and the reporter's receipt, in this same transaction.
+                loop_store.after_intake(conn, case_id=case_id, report_id=report_id, channel=report.channel,
+                                        caller=report.caller, outcome=outcome, emergency=decision.emergency,
+                                        now=now)
             api_outcome = ("out_of_scope" if outcome == "out_of_scope"
                            else "emergency" if decision.emergency
                            else "merged" if outcome == "merge" else "opened")

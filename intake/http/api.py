@@ -161,8 +161,14 @@ class ApiV1:
         if c is None:
             raise NotFound(f"no case {number}")
         name = self.config.taxonomy.matters[c.code].name if c.code in self.config.taxonomy.matters else None
+        # When closed, the department's result note (what was done), never who reported or handled it.
+        result = None
+        if c.status == "closed":
+            done = [e for e in c.history if e["kind"] == "finished"]
+            result = (done[-1]["detail"] or {}).get("note") if done else None
         return 200, {"number": c.number, "status": c.status, "matter": name, "street": c.street,
-                     "opened_at": c.opened_at, "closed_at": c.closed_at, "report_count": c.report_count}
+                     "opened_at": c.opened_at, "closed_at": c.closed_at, "report_count": c.report_count,
+                     "result": result}
 
     @defer.inlineCallbacks
     def list_cases(self, request, principal):

@@ -161,6 +161,7 @@ def test_registered_section_lands_in_extra(cfg_dir):
 def test_registered_section_problems_and_missing_file(cfg_dir):
     """Problems of an extra section are reported with its file; a missing required one is a problem."""
     (cfg_dir / "calendar.yaml").write_text("holidays: ['2026-13-01']\n", encoding="utf-8")
+    (cfg_dir / "time_limits.yaml").unlink(missing_ok=True)  # the bundled config has one: make it missing
     sections = {
         "calendar.yaml": (lambda raw, fn: (None, [("holidays[0]", "not a date")]), True),
         "time_limits.yaml": (lambda raw, fn: (None, []), True),

@@ -14,8 +14,7 @@ import threading
 import pytest
 
 from telephony import testing
-from telephony.audio import VadConfig
-from telephony.config import CallTimeouts, LineConfig, SipServer
+from telephony.config import LineConfig, SipServer
 
 SHORT_PROMPTS = {
     # why: the real prompts last 5-10 s each; tests keep the protocol, not the wording
@@ -94,11 +93,14 @@ def line_config(kamailio, **kw) -> LineConfig:
     return LineConfig(**values)
 
 
-TEST_TIMEOUTS = CallTimeouts(rtp_timeout_s=3.0, menu_timeout_s=2.0, digit_timeout_s=3.0,
-                             sink_timeout_s=5.0, asr_final_timeout_s=10.0, hangup_grace_s=30.0,
-                             reregister_interval_s=1.0, register_timeout_s=2.0)
-TEST_VAD = VadConfig(threshold_dbfs=-45.0, speech_frames=3, silence_s=1.0,
-                     initial_silence_s=3.0, max_s=20.0)
+TEST_TIMEOUTS = testing.FAST_TIMEOUTS
+TEST_VAD = testing.FAST_VAD
+
+
+@pytest.fixture
+def make_line_config():
+    """The line_config builder, for tests that assemble services themselves."""
+    return line_config
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ assert a transcript's words.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
 from zope.interface.verify import verifyObject
 
@@ -154,7 +152,6 @@ def test_vosk_server_unreachable_fails_the_stream_not_the_caller():
         pool.shutdown()
 
 
-@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
 def test_parallel_streams_share_one_model(vosk_engine, utterance):
     """Two calls recognised at once on the shared model both finish with results."""
     pool = TranscriptionPool(vosk_engine, workers=2)

@@ -62,3 +62,15 @@ def test_non_mapping_documents_are_refused():
     """An empty or list-shaped file is a problem, not a crash."""
     assert parse_lines([], "f")[0] is None and parse_lines([], "f")[1]
     assert parse_lines(None, "f")[1] == [("lines", "f: lines: expected a non-empty list of SIP lines")]
+
+
+def test_committed_scenario_matches_the_generator():
+    """tests/telephony/scenarios/uac_report.xml (kept for people to read and run by hand) is
+    what testing.uac_scenario generates, so it cannot drift from what the tests use."""
+    from telephony import testing
+    path = os.path.join(os.path.dirname(__file__), "scenarios", "uac_report.xml")
+    with open(path, encoding="latin-1") as f:
+        committed = f.read()
+    assert committed == testing.uac_scenario(
+        dtmf_pcaps=("/usr/share/sip-tester/dtmf_2833_1.pcap",), audio="caller.ulaw",
+        pause_after_ms=9000, pai="13912345678")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import random
 import socket
+import threading
 
 import pytest
 from twisted.internet import task
@@ -14,7 +15,6 @@ from twisted.internet.threads import blockingCallFromThread
 
 from telephony import interfaces as I
 from telephony import testing
-from telephony.audio import linear16_to_ulaw
 from telephony.service import LineService
 
 DTMF = "/usr/share/sip-tester/dtmf_2833_{}.pcap"
@@ -145,3 +145,32 @@ def test_garbage_rtp_during_a_call_is_counted_not_fatal(kamailio, make_line, sip
     call_capture_bad = record.extra.get("bad_packets")
     assert record.duration_s >= 1.5
     assert call_capture_bad is not None and call_capture_bad >= 4
+
+
+def test_line_recovers_after_the_registrar_was_down_long_enough_for_pyvoip_to_give_up(
+        kamailio, make_line, sipp, reactor_thread):
+    """With the SIP server down, pyVoIP's own refreshes fail until it stops the phone; once
+    the server is back, the next watchdog tick recreates the phone and registers it."""
+    line = make_line(kamailio, start=False)
+    clock = task.Clock()
+    service = LineService(line, reactor_thread, clock=clock, reregister_interval_s=5)
+    blockingCallFromThread(reactor_thread, service.startService)
+    try:
+        kamailio.stop()
+        # drive pyVoIP's own refresh now instead of waiting for its 115 s timer
+        line.phone.sip.registerThread.cancel()
+        threading.Thread(target=line.phone.sip.register, daemon=True).start()
+        testing.wait_for(lambda: not line.healthy, 20, what="pyVoIP to give up")
+        kamailio.start()
+
+        def tick_then_check():
+            # a tick can come while pyVoIP is still deregistering its failed phone (the SIP
+            # port is busy for register_timeout_s); the next tick succeeds
+            reactor_thread.callFromThread(clock.advance, 5)
+            return line.healthy
+        testing.wait_for(tick_then_check, 20, interval_s=0.5, what="phone recreated and registered")
+        assert sipp.run(testing.uac_scenario(pause_after_ms=200), line.config.username,
+                        timeout_s=15) == 0
+        testing.wait_for(lambda: line.sink.finished, 15, what="call record")
+    finally:
+        blockingCallFromThread(reactor_thread, service.stopService)

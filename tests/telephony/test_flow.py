@@ -22,12 +22,15 @@ class FakeClock:
         self.t = 0.0
 
     def monotonic(self):
+        """Scripted stand-in for monotonic."""
         return self.t
 
     def now(self):
+        """Scripted stand-in for now."""
         return 1_800_000_000.0 + self.t
 
     def sleep(self, dt):
+        """Scripted stand-in for sleep."""
         self.t += dt
 
 
@@ -41,18 +44,22 @@ class FakeMedia:
         self.hung_up_by_us = False
 
     def drain(self):
+        """Scripted stand-in for drain."""
         out = [item for t, item in self.events if t <= self.clock.t]
         self.events = [(t, item) for t, item in self.events if t > self.clock.t]
         return out
 
     def play(self, pcm):
+        """Scripted stand-in for play."""
         self.played += pcm
 
     @property
     def ended(self):
+        """Scripted stand-in for ended."""
         return self.hung_up_by_us or (self.hangup_at is not None and self.clock.t >= self.hangup_at)
 
     def hangup(self):
+        """Scripted stand-in for hangup."""
         self.hung_up_by_us = True
 
 
@@ -65,9 +72,11 @@ class FakePrompts:
         self.audio = {n: (i + 1).to_bytes(2, "little") * 1600 for i, n in enumerate(names)}
 
     def get(self, name):
+        """Scripted stand-in for get."""
         return self.audio[name]
 
     def digits(self, number):
+        """Scripted stand-in for digits."""
         return b"".join(self.audio[f"digit_{c}"] for c in number)
 
 
@@ -79,19 +88,24 @@ class FakeBridge:
         self.infos, self.finished_records, self.partials, self.late = [], [], [], []
 
     def started(self, info):
+        """Scripted stand-in for started."""
         self.infos.append(info)
 
     def finished(self, record, timeout_s):
+        """Scripted stand-in for finished."""
         self.finished_records.append(record)
         return self.number
 
     def status(self, number, timeout_s):
+        """Scripted stand-in for status."""
         return None
 
     def partial(self, call_id, text):
+        """Scripted stand-in for partial."""
         self.partials.append(text)
 
     def transcript_ready(self, record):
+        """Scripted stand-in for transcript_ready."""
         self.late.append(record)
 
 
@@ -206,3 +220,15 @@ def test_caller_number_prefers_p_asserted_identity():
     assert caller_number({"From": frm, "P-Asserted-Identity": "<tel:13912345678>"}) == "13912345678"
     assert caller_number({"From": frm}) == "100"
     assert caller_number({}) == ""
+
+
+def test_alaw_packets_are_decoded_too(tmp_path):
+    """A caller whose phone only speaks A-law (PCMA) is recorded with the A-law decoder."""
+    import audioop
+    alaw = audioop.lin2alaw(ulaw_to_linear16(LOUD), 2)
+    events = [(0.05, ("digit", "1"))] + [
+        (t, item + ("PCMA",)) for t, item in audio_events(0.0, [alaw] * 40 + [b"\xd5" * 160] * 200)]
+    record, _, _ = run_flow(tmp_path, events)
+    got = wav_samples(record.wav_path)
+    assert record.state == I.STATE_COMPLETED
+    assert got[:320] == audioop.alaw2lin(alaw, 2)

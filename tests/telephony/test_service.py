@@ -17,6 +17,7 @@ class FakeLine:
     """A line whose start/reregister outcomes are scripted."""
 
     class config:
+        """Stand-in config."""
         name = "fake"
 
     def __init__(self, outcomes):
@@ -25,12 +26,15 @@ class FakeLine:
         self.stopped = False
 
     def start(self):
+        """Scripted stand-in for start."""
         pass
 
     def stop(self):
+        """Scripted stand-in for stop."""
         self.stopped = True
 
     def reregister(self):
+        """Scripted stand-in for reregister."""
         self.calls += 1
         outcome = self.outcomes.pop(0)
         if isinstance(outcome, Exception):
@@ -83,3 +87,38 @@ def test_sink_bridge_times_out_and_survives_failing_sinks(reactor_thread):
     assert bridge.finished("rec", 0.2) is None
     sink.case_status = lambda number: defer.fail(RuntimeError("db down"))
     assert bridge.status("1", 5) is None
+
+
+def test_telephony_service_starts_lines_answers_and_stops(kamailio, prompts_dir, tmp_path,
+                                                          reactor_thread, sipp, make_line_config):
+    """The MultiService built from a TelephonyConfig registers its line (when_ready fires),
+    answers a call into the given sink, and stops its phones and pool."""
+    from telephony.asr import NullEngine
+    from telephony.config import RecordingConfig, TelephonyConfig
+    from telephony.service import TelephonyService
+    lc = make_line_config(kamailio)
+    cfg = TelephonyConfig(lines=(lc,), vad=testing.FAST_VAD, timeouts=testing.FAST_TIMEOUTS,
+                          recordings=RecordingConfig(str(tmp_path / "rec"), 30),
+                          prompts_dir=prompts_dir)
+    sink = testing.RecordingSink()
+    svc = TelephonyService(cfg, sink, NullEngine(), reactor=reactor_thread, clock=task.Clock())
+    blockingCallFromThread(reactor_thread, svc.startService)
+    try:
+        blockingCallFromThread(reactor_thread, svc.when_ready)
+        assert sipp.run(testing.uac_scenario(pause_after_ms=200), lc.username, timeout_s=15) == 0
+        testing.wait_for(lambda: sink.finished, 15, what="call record")
+        assert sink.finished[0].line == lc.name
+    finally:
+        blockingCallFromThread(reactor_thread, svc.stopService)
+    assert all(line.phone is None for line in svc.lines)
+
+
+def test_line_that_cannot_register_fails_its_start(tmp_path, make_line):
+    """A line whose SIP server does not answer fails start() with the server and account in
+    the message, instead of pyVoIP retrying silently in the background."""
+    import pytest
+
+    class Nobody:
+        port = testing.free_udp_port()
+    with pytest.raises(RuntimeError, match=r"did not accept REGISTER for line\d+"):
+        make_line(Nobody)
