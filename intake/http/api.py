@@ -76,6 +76,7 @@ class ApiV1:
 
     def register(self, r: JsonRouter) -> None:
         """Add this module's routes to the service's router."""
+        self.router = r
         r.add("POST", "/api/v1/reports", self.authenticated(self.post_report))
         r.add("GET", "/api/v1/reports/{report_id}", self.authenticated(self.get_report))
         r.add("GET", "/api/v1/cases", self.authenticated(self.list_cases))
@@ -200,7 +201,8 @@ class ApiV1:
 
     def openapi(self, request):
         """GET /api/v1/openapi.json: the OpenAPI 3 description of this API."""
-        return 200, openapi_document()
+        from intake.http.openapi import complete
+        return 200, complete(openapi_document(), self.router.routes)
 
     def health(self, request):
         """GET /api/v1/health: the service is up and which model it runs."""

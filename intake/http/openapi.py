@@ -99,3 +99,29 @@ def openapi_document() -> dict:
         "components": {"schemas": {"Error": _ERROR, "ReportIn": _REPORT_IN, "IntakeResult": _INTAKE_OUT,
                                    "Case": _CASE}},
     }
+
+
+def complete(doc: dict, routes) -> dict:
+    """Add every routed operation the static document does not describe yet, from the handler's
+    docstring and path parameters, so the served document never misses a route."""
+    import re
+    paths = doc.setdefault("paths", {})
+    for method, _regex, handler, pattern in routes:
+        if not pattern.startswith("/api/"):
+            continue
+        ops = paths.setdefault(pattern, {})
+        if method.lower() in ops:
+            continue
+        summary = (getattr(handler, "__doc__", None) or "").strip().splitlines()
+        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
+                  for n in re.findall(r"\{(\w+)\}", pattern)]
+        op = {"summary": summary[0] if summary else f"{method} {pattern}",
+              "responses": {"200": {"description": "OK (JSON)"}, "400": _err("invalid input"),
+                            "401": _err("no or invalid token"), "403": _err("role may not do this"),
+                            "404": _err("not found")}}
+        if params:
+            op["parameters"] = params
+        if method in ("POST", "PUT", "PATCH"):
+            op["requestBody"] = {"content": {"application/json": {"schema": {"type": "object"}}}}
+        ops[method.lower()] = op
+    return doc

@@ -55,18 +55,18 @@ class JsonRouter(resource.Resource):
 
     def __init__(self):
         super().__init__()
-        self.routes: list[tuple[str, re.Pattern, Callable]] = []
+        self.routes: list[tuple[str, re.Pattern, Callable, str]] = []
 
     def add(self, method: str, pattern: str, handler: Callable) -> None:
         """Register a handler; pattern uses {name} for a path segment."""
         regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "/?$")
-        self.routes.append((method, regex, handler))
+        self.routes.append((method, regex, handler, pattern))
 
     def render(self, request: server.Request):
         path = request.path.decode("utf-8", "replace")
         method = request.method.decode("ascii", "replace")
         allowed = []
-        for m, regex, handler in self.routes:
+        for m, regex, handler, _pattern in self.routes:
             match = regex.match(path)
             if not match:
                 continue

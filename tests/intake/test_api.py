@@ -222,3 +222,10 @@ def test_a_failure_inside_the_transaction_leaves_nothing_behind(api_env):
     assert status == 500 and "internal error" in out["error"]
     assert count_rows(api_env.app.engine, "reports") == 0
     assert count_rows(api_env.app.engine, "report_decisions") == 0
+
+
+def test_openapi_lists_every_routed_operation(api_env):
+    """Every route any API module registered appears in the served document with its method."""
+    _, doc = api_env.call("GET", "/api/v1/openapi.json")
+    for method, _regex, _handler, pattern in api_env.resource.routes:
+        assert method.lower() in doc["paths"][pattern], (method, pattern)
