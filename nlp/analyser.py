@@ -5,8 +5,8 @@ trained by `hotline train`; `analyse` is read-only and safe to call from many th
 
 Decisions, in order:
 - an inspector's code (`code_hint`) is authoritative: that code, confidence 1.0, no abstention;
-- out of scope when OUT is the most probable label; the agency comes from the agencies' topic
-  words when one is named in the text, else from the agency model;
+- out of scope when OUT is the most probable label; the agency comes from the agency model, or
+  from the configured agencies' topic words when the model is unsure (p < 0.35);
 - emergency when a rule fires (nlp.emergency) or the emergency model's probability reaches its
   threshold; an emergency always keeps the closest matter code, even if OUT was on top;
 - abstain when the top probability is below `review_threshold`; candidates are the top 3 matters.
@@ -25,7 +25,9 @@ from nlp.locate import PlaceFinder
 from nlp.places import Location
 from nlp.similarity import content_tokens
 
-__all__ = ["ReportAnalyser"]
+__all__ = ["ReportAnalyser", "MAX_CHARS"]
+
+MAX_CHARS = 4000
 
 
 class ReportAnalyser:
@@ -62,12 +64,17 @@ class ReportAnalyser:
         return self.model.version
 
     # -- parts -------------------------------------------------------------------------------
-    def _agency(self, text: str, model_agency: str | None) -> tuple[str | None, str]:
+    def _agency(self, text: str, model_agency: str | None, model_prob: float) -> tuple[str | None, str]:
+        # The model was better than the topic words on the dev split (it sees the whole text);
+        # the configured topic words decide only when the model is unsure (p < 0.35).
+        usable = model_agency and (not self.agencies or model_agency in self.agencies)
+        if usable and model_prob >= 0.35:
+            return model_agency, f"agency {model_agency}: model p={model_prob:.2f}"
         for topic, aid in self._topics:
             if topic in text:
                 return aid, f"agency {aid}: topic word {topic}"
-        if model_agency and (not self.agencies or model_agency in self.agencies):
-            return model_agency, f"agency {model_agency}: model"
+        if usable:
+            return model_agency, f"agency {model_agency}: model p={model_prob:.2f}"
         return None, "agency unknown"
 
     def _candidates(self, labels, probs) -> list[Candidate]:
@@ -84,6 +91,9 @@ class ReportAnalyser:
                 address: str | None = None, street_hint: str | None = None) -> Analysis:
         """Classify and locate one report. Never raises on odd text (empty text abstains)."""
         text = text if isinstance(text, str) else ""
+        # Open311 caps a description at 4,000 characters; past that a report says nothing new
+        # about its matter, and a pasted megabyte must not stall a worker thread.
+        text = text[:MAX_CHARS]
         prepared: Prepared = self.pipeline.prepare(text, channel)
         scores = self.model.score(prepared)
         candidates = self._candidates(scores.labels, scores.probs)
@@ -105,7 +115,8 @@ class ReportAnalyser:
             reasons.append(f"code {hint} given by the inspector")
         elif top_label == OUT_OF_SCOPE and not emergency and prepared.text:
             code, confidence, abstain, out_of_scope = None, top_p, top_p < self.review_threshold, True
-            agency, why = self._agency(prepared.text, scores.agency)
+            model_agency, agency_prob = self.model.agency(prepared)
+            agency, why = self._agency(prepared.text, model_agency, agency_prob)
             reasons.append(f"out of scope p={top_p:.2f}")
             reasons.append(why)
         else:
@@ -116,18 +127,22 @@ class ReportAnalyser:
                 code, confidence = None, 0.0
             if top_label == OUT_OF_SCOPE:
                 reasons.append(f"out of scope p={top_p:.2f} overridden: emergency keeps the closest matter")
+            if not prepared.text:
+                # Nothing but fillers or punctuation: the "best" code is only the model's prior.
+                confidence = 0.0
+                reasons.append("no words to classify")
             abstain = confidence < self.review_threshold or code is None
-            if code:
+            if code and prepared.text:
                 reasons.append(f"matter {code} p={confidence:.2f}")
         if code_hint and not hint:
             reasons.append(f"inspector code {code_hint!r} is not a matter code: ignored")
         name = self.taxonomy.matters[code].name if code else None
 
-        where = prepared.text
+        where, sounds = prepared.text, prepared.syllables
         if isinstance(address, str) and address.strip():
-            where = self.pipeline.prepare(address).text + " " + where
-        location = self.finder.locate(where, street_hint=street_hint if isinstance(street_hint, str) else None) \
-            if where or street_hint else Location()
+            where, sounds = self.pipeline.prepare(address).text + " " + where, None
+        location = self.finder.locate(where, street_hint=street_hint if isinstance(street_hint, str) else None,
+                                      sounds=sounds) if where or street_hint else Location()
 
         classification = Classification(
             code=code, name=name, confidence=round(float(confidence), 4), abstain=bool(abstain),

@@ -13,7 +13,7 @@ import cn2an
 
 from nlp.pinyin import char_pinyin
 
-__all__ = ["STYLES", "render", "homophone_noise", "augment"]
+__all__ = ["STYLES", "render", "homophone_noise", "augment", "paraphrase"]
 
 STYLES = ("phone", "sms", "12345", "110", "web", "app")
 
@@ -29,6 +29,7 @@ _NUM = re.compile(r"[0-9]+")
 
 def _spoken_numbers(text: str, rng: random.Random) -> str:
     def repl(m: re.Match) -> str:
+        """Half of the short numbers said the Chinese way."""
         s = m.group(0)
         if len(s) > 5 or rng.random() < 0.5:
             return s
@@ -88,12 +89,38 @@ def render(text: str, style: str, rng: random.Random) -> str:
     return core  # app: short, as typed
 
 
-def augment(text: str, style: str, pools, rng: random.Random, copies: int = 2, noise=(0.1, 0.2)) -> list[str]:
-    """`copies` variants of a report: another style each, half of them with homophone noise."""
+_GROUPS: list[tuple[str, ...]] | None = None
+
+
+def _paraphrase_groups() -> list[tuple[str, ...]]:
+    global _GROUPS
+    if _GROUPS is None:
+        from nlp.segment import DATA_DIR, read_word_list
+        _GROUPS = [tuple(line.split()) for line in read_word_list(DATA_DIR / "paraphrases.txt")]
+    return _GROUPS
+
+
+def paraphrase(text: str, rng: random.Random, rate: float = 0.5) -> str:
+    """Swap words for others of their paraphrase group (nlp/data/paraphrases.txt) at `rate`."""
+    for group in _paraphrase_groups():
+        for w in sorted(group, key=len, reverse=True):
+            if w in text:
+                if rng.random() < rate:
+                    alt = [g for g in group if g != w]
+                    text = text.replace(w, alt[rng.randrange(len(alt))])
+                break  # one member per group: do not swap back what was just put in
+    return text
+
+
+def augment(text: str, style: str, pools, rng: random.Random, copies: int = 2, noise=(0.1, 0.2),
+            paraphrase_rate: float = 0.0) -> list[str]:
+    """`copies` variants of a report: another style each, paraphrased at `paraphrase_rate`, half
+    of them with homophone noise."""
     others = [s for s in STYLES if s != style] or list(STYLES)
     out = []
     for _ in range(copies):
-        t = render(text, rng.choice(others), rng)
+        t = paraphrase(text, rng, paraphrase_rate) if paraphrase_rate else text
+        t = render(t, rng.choice(others), rng)
         if rng.random() < 0.5:
             t = homophone_noise(t, rng.uniform(*noise), pools, rng)
         out.append(t)

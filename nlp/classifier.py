@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.dataset import OUT_OF_SCOPE
-from nlp.features import Prepared, TextPipeline, Vocabulary, feature_counts
+from nlp.features import Prepared, TextPipeline, Vocabulary, feature_list
 
 __all__ = ["MatterModel", "Scores", "ModelError", "DEFAULT_MODEL_PATH", "FORMAT"]
 
@@ -38,8 +38,6 @@ class Scores:
     labels: tuple[str, ...]          # the TOP_K best labels, most probable first
     probs: tuple[float, ...]         # calibrated probabilities in the same order
     emergency_prob: float
-    agency: str | None
-    agency_prob: float
 
     def prob(self, label: str) -> float:
         """Probability of one label (0 when unknown)."""
@@ -106,7 +104,7 @@ class MatterModel:
     # -- scoring -----------------------------------------------------------------------------
     def raw_scores(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(label scores, columns, values) of one prepared text."""
-        cols, vals = self.vocab.vector(feature_counts(prepared))
+        cols, vals = self.vocab.vector_of_list(feature_list(prepared))
         if len(cols):
             s = vals @ self.W[cols] + self.b
         else:
@@ -114,7 +112,7 @@ class MatterModel:
         return s, cols, vals
 
     def score(self, prepared: Prepared) -> Scores:
-        """Calibrated label probabilities, emergency probability and agency of one text."""
+        """Calibrated probabilities of the best labels and the emergency probability of one text."""
         s, cols, vals = self.raw_scores(prepared)
         p = _softmax(s / self.temperature)
         # Only the best labels are ever looked at (top 3 matters + OUT): no full sort.
@@ -123,18 +121,25 @@ class MatterModel:
         order = top[np.argsort(-p[top])]
         em = float(vals @ self.em_w[cols] + self.em_b) if len(cols) else self.em_b
         em_prob = float(1.0 / (1.0 + np.exp(-em)))
-        agency, agency_prob = None, 0.0
-        if self.ag_W is not None and len(self.agencies):
-            a = (vals @ self.ag_W[cols] + self.ag_b) if len(cols) else self.ag_b.copy()
-            pa = _softmax(a / max(self.temperature, 1e-3))
-            i = int(np.argmax(pa))
-            agency, agency_prob = self.agencies[i], float(pa[i])
         labels = self.labels
         return Scores(
             labels=tuple(labels[i] for i in order),
             probs=tuple(p[order].tolist()),
-            emergency_prob=em_prob, agency=agency, agency_prob=agency_prob,
+            emergency_prob=em_prob,
         )
+
+    def agency(self, prepared: Prepared) -> tuple[str | None, float]:
+        """The agency an out-of-scope text most likely belongs to, with its probability.
+
+        Separate from `score` because only out-of-scope texts need it.
+        """
+        if self.ag_W is None or not len(self.agencies):
+            return None, 0.0
+        cols, vals = self.vocab.vector_of_list(feature_list(prepared))
+        a = (vals @ self.ag_W[cols] + self.ag_b) if len(cols) else self.ag_b.copy()
+        pa = _softmax(a / max(self.temperature, 1e-3))
+        i = int(np.argmax(pa))
+        return self.agencies[i], float(pa[i])
 
     def matter_labels(self) -> tuple[str, ...]:
         """Labels that are matter codes (everything but OUT)."""
@@ -142,4 +147,4 @@ class MatterModel:
 
     def pipeline(self, places=()) -> TextPipeline:
         """A text pipeline with the training dictionary plus the deployment's place names."""
-        return TextPipeline.for_domain(None, places, extra_words=self.domain_words)
+        return TextPipeline.for_domain(None, places, extra_words=self.domain_words, hmm=bool(self.state.get("hmm", True)))

@@ -15,24 +15,33 @@ __all__ = ["emergency_cues"]
 # (reason, pattern). Patterns look for an event, not a topic: 燃气 alone is a matter (a gas
 # cover), 燃气味/漏气 is an emergency.
 _RULES = (
-    ("gas smell or leak", re.compile(r"(燃气|煤气|天然气|液化气)(味|泄漏|泄露|漏了|在漏|外泄|喷)|(闻到|一股|很大|浓浓的|刺鼻的)(一股)?(燃气|煤气|天然气|臭鸡蛋)味?|漏气(了|很|严重|声)|嘶嘶(的)?(漏气|冒气)")),
-    ("road collapse", re.compile(r"(路面|道路|马路|地面|人行道)[^ ]{0,6}(塌陷|塌了|塌下去|陷下去|坍塌|塌方|陷了个)|(塌陷|坍塌)[^ ]{0,4}(大坑|深坑|有车|车掉|人掉)|天坑")),
-    ("person fell in", re.compile(r"(掉|跌|摔|落|栽)(进|入|到|下)[^ ]{0,4}(井|窨井|下水道|坑|河|池)|(人|小孩|孩子|老人|行人)[^ ]{0,6}(掉下去|掉进去|卡在井|落水)|有人落水")),
-    ("burst main flooding", re.compile(r"(水管|自来水管|供水管|主管道|管道|管网)[^ ]{0,4}(爆|破裂|爆裂|爆管)|爆管|(水|自来水)[^ ]{0,4}(喷|涌|冒)[^ ]{0,6}(老高|出来|一米|几米|淹)|(路|马路|道路)[^ ]{0,4}(被)?淹了|水漫[^ ]{0,3}(路|马路)")),
-    ("live line down", re.compile(r"(电线|电缆|高压线|电力线|线缆)[^ ]{0,6}(断|掉|垂|落|拖)[^ ]{0,4}(地|路|下来)|(冒火花|打火花|火花直冒|漏电|电弧)|(电线杆|电杆|电力杆)[^ ]{0,4}(倒|断)")),
-    ("tree fallen on road", re.compile(r"(树|大树|行道树|树干|树枝)[^ ]{0,4}(倒|倒下|倒伏|断|砸|压)[^ ]{0,6}(路|马路|车|人|道路|横在|挡住|拦住)|(树|大树)[^ ]{0,3}(砸|压)(到|中|住|坏)")),
-    ("fire or explosion", re.compile(r"着火|起火|火灾|爆炸|冒烟起火|烧起来了")),
-    ("injury or trapped", re.compile(r"(有人|人员|行人|骑车的)[^ ]{0,6}(受伤|被砸|被压|被困|触电|流血)|困在电梯|电梯[^ ]{0,4}(困人|关人|坠)")),
+    ("gas smell or leak", re.compile(r"(燃气|煤气|天然气|液化气)(味|泄漏|泄露|漏了|在漏|外泄|喷)|(闻到|一股|很大的|浓浓的|刺鼻的|浓烈的?)(一股)?(燃气|煤气|天然气|臭鸡蛋)味?|漏气(了|很|严重|声)|(嘶嘶|呲呲|呼呼)[^ ]{0,4}(漏气|冒气|响)")),
+    ("road collapse", re.compile(r"(路面|道路|马路|地面|路)[^ ]{0,4}(塌陷|塌了|塌下去|陷下去|坍塌|塌方|陷了个)|(塌陷|坍塌)[^ ]{0,4}(大坑|深坑|有车|车掉|人掉)|天坑")),
+    ("person fell in", re.compile(r"(人|孩|老人|老头|行人|男子|女子|骑车的|外卖员|电动车|他|她)[^ ]{0,8}(掉|跌|摔|落|栽|踩空|卡)(进|入|到|下|在)[^ ]{0,4}(井|窨井|下水道|坑|河|池|洞)|(人|小孩|孩子|老人|行人)[^ ]{0,6}(掉下去|掉进去|卡在井|落水)|有人落水")),
+    ("burst main flooding", re.compile(r"(水管|自来水管|供水管|主管道|管道|管网|管子)[^ ]{0,4}(爆|破裂|爆裂|爆管|断了)|爆管|(水|自来水)[^ ]{0,4}(喷|涌|冒)[^ ]{0,6}(老高|出来|一米|几米|淹)|(路|马路|道路)[^ ]{0,4}(被)?淹了|水漫[^ ]{0,3}(路|马路)")),
+    ("live line down", re.compile(r"(电线|电缆|高压线|电力线|导线)[^ ]{0,6}(断|掉|垂|落|拖)[^ ]{0,4}(地上|地面|路面|马路|路上|地|人行道)|冒火花|打火花|火花直冒|电弧|(电线杆|电杆|电力杆)[^ ]{0,4}(倒|断)")),
+    ("tree fallen on road", re.compile(r"(树|大树|行道树|树干)[^ ]{0,4}(倒了|倒下|倒伏|倒在|刮倒|断了|砸|压)[^ ]{0,6}(路|马路|车|人|道路|横在|挡住|拦住)|(树|大树)[^ ]{0,3}(砸|压)(到|中|住|坏)")),
+    ("fire or explosion", re.compile(r"着火了|起火了|烧起来了|火灾发生|爆炸了|冒黑烟|冒烟了|在冒烟|火苗")),
+    ("injury or trapped", re.compile(r"(有人|人员|行人|骑车的|老人|小孩)[^ ]{0,6}(被砸|被压|被困|触电)|困在电梯|困了人|电梯[^ ]{0,4}(困人|关人|坠)|被困")),
+    ("fallen across the road", re.compile(r"(杆|杆子|广告牌|招牌|围挡|护栏|灯杆)[^。]{0,6}(倒了|倒下|撞倒|刮倒|断了|掉下来)[^。]{0,8}(横在|挡住|堵住|路中间|马路中间|路口中间)")),
+    ("falling object", re.compile(r"(高空|楼上|吊着的|塔吊)[^。]{0,10}(掉下来|坠落|砸下来|掉落)[^。]{0,8}(砸到|砸中|差点|险些)")),
 )
 
-# Words that undo a cue: a report that the danger is over or only feared.
-_NEGATED = re.compile(r"(没有|不是|并未|未)(漏气|塌陷|燃气味|人掉|着火)|已(修好|处理|恢复)|怕[^ ]{0,4}(塌|倒|掉)|(会不会|万一|可能会|担心)[^ ]{0,6}(塌|倒|掉|漏)")
+# Words just before a cue that make it a fear or a hypothesis, not a fact (担心起火, 免得有人触电).
+_FEAR = re.compile(r"(担心|怕|害怕|万一|如果|要是|真|容易|会不会|以免|免得|防止|可能|隐患|风险|引发|小心)[^ ]{0,6}$")
+# Phrases that say the danger is over or did not happen.
+_NEGATED = re.compile(r"(没有|不是|并未|未|无)(人员)?(漏气|塌陷|燃气味|人掉|着火|受伤|人员受伤)|已(修好|处理|恢复)|没有?掉(到|在)?地")
 
 
 def emergency_cues(text: str) -> tuple[str, ...]:
     """Reasons why `text` (normalised) describes an emergency; empty when no rule fires."""
-    reasons = tuple(reason for reason, rx in _RULES if rx.search(text))
+    reasons = []
+    for reason, rx in _RULES:
+        for m in rx.finditer(text):
+            if not _FEAR.search(text[max(0, m.start() - 10):m.start()]):
+                reasons.append(reason)
+                break
     if reasons and _NEGATED.search(text) and len(reasons) == 1:
         # Only a fear or a past event: leave the decision to the model.
         return ()
-    return reasons
+    return tuple(reasons)

@@ -26,6 +26,7 @@ class EvalReport:
 
     n: int = 0
     n_matter: int = 0
+    accuracy_confusable_ok: float | None = None  # counting a swap inside a confusable group as right
     matter_accuracy: float | None = None
     major_accuracy: float | None = None
     oos_precision: float | None = None
@@ -33,6 +34,7 @@ class EvalReport:
     oos_f1: float | None = None
     emergency_recall: float | None = None
     emergency_precision: float | None = None
+    emergency_recall_model: float | None = None  # the trained model alone, without the cue rules
     n_emergency: int = 0
     street_accuracy: float | None = None
     n_street: int = 0
@@ -42,20 +44,23 @@ class EvalReport:
     accuracy_covered: float | None = None
     noise_accuracy: dict = field(default_factory=dict)   # rate -> matter accuracy
     macro_f1: float | None = None
+    by_source: dict = field(default_factory=dict)        # corpus file -> (matter accuracy, n)
     per_class: dict = field(default_factory=dict)        # label -> (precision, recall, f1, support)
     confused: list = field(default_factory=list)         # ((true, predicted), count)
     major_confusion: dict = field(default_factory=dict)  # (true major, predicted major) -> count
     calibration_bins: list = field(default_factory=list) # (mean confidence, accuracy, count)
+    coverage_curve: list = field(default_factory=list)   # (threshold, coverage, accuracy of covered)
     errors: list = field(default_factory=list)           # a sample of (text, true, predicted)
     model_version: str = ""
 
     def as_dict(self) -> dict:
         """The headline numbers as a JSON-ready dict."""
-        keys = ("n", "n_matter", "matter_accuracy", "major_accuracy", "oos_precision", "oos_recall", "oos_f1",
-                "emergency_recall", "emergency_precision", "n_emergency", "street_accuracy", "n_street", "ece",
+        keys = ("n", "n_matter", "matter_accuracy", "accuracy_confusable_ok", "major_accuracy", "oos_precision", "oos_recall", "oos_f1",
+                "emergency_recall", "emergency_precision", "emergency_recall_model", "n_emergency", "street_accuracy", "n_street", "ece",
                 "threshold", "coverage", "accuracy_covered", "macro_f1", "model_version")
         d = {k: getattr(self, k) for k in keys}
         d["noise_accuracy"] = {str(k): v for k, v in self.noise_accuracy.items()}
+        d["by_source"] = {k: {"accuracy": a, "n": n} for k, (a, n) in self.by_source.items()}
         return d
 
 
@@ -74,7 +79,7 @@ def evaluate(analyser, dev: list[Example], pools: dict | None = None, noise_rate
     if not dev:
         return r
     y_true, y_pred, confs = [], [], []
-    em_tp = em_fn = em_fp = 0
+    em_tp = em_fn = em_fp = em_model = 0
     st_ok = st_n = 0
     covered = covered_ok = 0
     for ex in dev:
@@ -85,6 +90,7 @@ def evaluate(analyser, dev: list[Example], pools: dict | None = None, noise_rate
         y_pred.append(pred)
         confs.append(c.confidence)
         if ex.emergency:
+            em_model += any(r.startswith("model p=") for r in c.emergency_reasons)
             em_tp += c.emergency
             em_fn += not c.emergency
         elif c.emergency:
@@ -98,9 +104,19 @@ def evaluate(analyser, dev: list[Example], pools: dict | None = None, noise_rate
         if pred != ex.label and len(r.errors) < 200:
             r.errors.append((ex.text, ex.label, pred))
     matter = [(t, p) for t, p in zip(y_true, y_pred) if t != OUT_OF_SCOPE]
+    src: dict[str, list] = defaultdict(lambda: [0, 0])
+    for ex, t, p in zip(dev, y_true, y_pred):
+        if t != OUT_OF_SCOPE:
+            key = "written/" if ex.source.startswith("written/") else (ex.source or "?")
+            src[key][0] += t == p
+            src[key][1] += 1
+    r.by_source = {k: (ok / n, n) for k, (ok, n) in sorted(src.items())}
     r.n_matter = len(matter)
     r.matter_accuracy = _ratio(sum(t == p for t, p in matter), len(matter))
     r.major_accuracy = _ratio(sum(t[:2] == p[:2] for t, p in matter), len(matter))
+    tax = getattr(analyser, "taxonomy", None)
+    if tax is not None and getattr(tax, "confusable", None):
+        r.accuracy_confusable_ok = _ratio(sum(t == p or tax.is_confusable(t, p) for t, p in matter), len(matter))
     tp = sum(t == OUT_OF_SCOPE and p == OUT_OF_SCOPE for t, p in zip(y_true, y_pred))
     fp = sum(t != OUT_OF_SCOPE and p == OUT_OF_SCOPE for t, p in zip(y_true, y_pred))
     fn = sum(t == OUT_OF_SCOPE and p != OUT_OF_SCOPE for t, p in zip(y_true, y_pred))
@@ -110,6 +126,7 @@ def evaluate(analyser, dev: list[Example], pools: dict | None = None, noise_rate
     r.n_emergency = em_tp + em_fn
     r.emergency_recall = _ratio(em_tp, em_tp + em_fn)
     r.emergency_precision = _ratio(em_tp, em_tp + em_fp)
+    r.emergency_recall_model = _ratio(em_model, em_tp + em_fn)
     r.n_street = st_n
     r.street_accuracy = _ratio(st_ok, st_n)
     r.coverage = covered / len(dev)
@@ -127,6 +144,9 @@ def evaluate(analyser, dev: list[Example], pools: dict | None = None, noise_rate
         ece += len(items) / len(dev) * abs(mc - acc)
         r.calibration_bins.append((mc, acc, len(items)))
     r.ece = ece
+    for th in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95):
+        kept = [t == p for conf, t, p in zip(confs, y_true, y_pred) if conf >= th]
+        r.coverage_curve.append((th, len(kept) / len(dev), sum(kept) / len(kept) if kept else None))
 
     labels = sorted(set(y_true) | set(y_pred))
     f1s = []
@@ -166,8 +186,11 @@ def summary_lines(r: EvalReport) -> list[str]:
     lines = [
         f"dev examples {r.n} (matters {r.n_matter}), model {r.model_version}",
         f"matter top-1 accuracy   {_pct(r.matter_accuracy)}   major class {_pct(r.major_accuracy)}   macro-F1 {_pct(r.macro_f1)}",
+        "  by corpus file: " + ", ".join(f"{k} {_pct(a)} (n={n})" for k, (a, n) in r.by_source.items()),
+        f"  counting swaps inside a confusable group (config/confusable.yaml) as right: {_pct(r.accuracy_confusable_ok)}",
         f"out of scope            P {_pct(r.oos_precision)}  R {_pct(r.oos_recall)}  F1 {_pct(r.oos_f1)}",
-        f"emergency               recall {_pct(r.emergency_recall)} (n={r.n_emergency})  precision {_pct(r.emergency_precision)}",
+        f"emergency               recall {_pct(r.emergency_recall)} (n={r.n_emergency})  precision {_pct(r.emergency_precision)}"
+        f"  (model alone: recall {_pct(r.emergency_recall_model)})",
         f"street                  {_pct(r.street_accuracy)} (n={r.n_street})",
         f"calibration             ECE {r.ece:.3f}   coverage at {r.threshold:.2f}: {_pct(r.coverage)}, accuracy there {_pct(r.accuracy_covered)}"
         if r.ece is not None else "calibration n/a",
@@ -181,6 +204,7 @@ def summary_lines(r: EvalReport) -> list[str]:
 def render_html(r: EvalReport, taxonomy=None, chart_png: str | None = None) -> str:
     """A self-contained HTML page with every metric (the chart is referenced by file name)."""
     def name(code):
+        """A label with its matter name, for people."""
         if code == OUT_OF_SCOPE:
             return "OUT (out of scope)"
         if taxonomy is not None and code in taxonomy.matters:
@@ -197,6 +221,11 @@ def render_html(r: EvalReport, taxonomy=None, chart_png: str | None = None) -> s
     out.append("<h2>Calibration</h2><table><tr><th>mean confidence</th><th>accuracy</th><th>n</th></tr>")
     for mc, acc, n in r.calibration_bins:
         out.append(f"<tr><td>{mc:.2f}</td><td>{acc:.2f}</td><td>{n}</td></tr>")
+    out.append("</table><h2>Coverage and accuracy by review threshold</h2><table><tr><th>threshold</th>"
+               "<th>coverage (not sent to review)</th><th>accuracy of those</th></tr>")
+    for th, cov, acc in r.coverage_curve:
+        mark = " (configured)" if abs(th - r.threshold) < 1e-9 else ""
+        out.append(f"<tr><td>{th:.2f}{mark}</td><td>{_pct(cov)}</td><td>{_pct(acc)}</td></tr>")
     out.append("</table><h2>Most confused pairs</h2><table><tr><th class=l>true</th><th class=l>predicted</th><th>n</th></tr>")
     for (t, p), n in r.confused:
         out.append(f"<tr><td class=l>{esc(name(t))}</td><td class=l>{esc(name(p))}</td><td>{n}</td></tr>")

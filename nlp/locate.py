@@ -115,8 +115,11 @@ class PlaceFinder:
                 return p.name
         return None
 
-    def find(self, text: str) -> list[Match]:
-        """Place names in `text`, left to right, longest first, then sound-alikes of the rest."""
+    def find(self, text: str, sounds=None) -> list[Match]:
+        """Place names in `text`, left to right, longest first, then sound-alikes of the rest.
+
+        `sounds`: the syllables of `text` when the caller has them already (saves a lookup).
+        """
         if not text:
             return []
         matches: list[Match] = []
@@ -139,7 +142,7 @@ class PlaceFinder:
             else:
                 i += 1
         if self._by_sound and not all(covered):
-            sy = syllables(text)
+            sy = sounds if sounds is not None and len(sounds) == len(text) else syllables(text)
             sound_lengths = self._sound_lengths
             i = 0
             while i < n:
@@ -160,9 +163,9 @@ class PlaceFinder:
         return matches
 
     # -- resolution --------------------------------------------------------------------------
-    def locate(self, text: str, street_hint: str | None = None) -> Location:
+    def locate(self, text: str, street_hint: str | None = None, sounds=None) -> Location:
         """Where `text` says the report is; `street_hint` (a street name) is used when the text is silent."""
-        matches = self.find(text)
+        matches = self.find(text, sounds)
         reasons: list[str] = []
         hint = self.street_named(street_hint)
         if not matches:

@@ -70,6 +70,11 @@ def homophone_pools(chars) -> dict[str, tuple[str, ...]]:
     return {k: tuple(v) for k, v in pools.items() if len(v) > 1}
 
 
+# Characters so frequent in ordinary speech that a two-character sound-alike containing one is
+# more likely a real phrase than a recognition error.
+_FUNCTION_CHARS = frozenset("了也和有是在的地得着过就都还又很不没一个这那我你他她它们到两说时市")
+
+
 class HomophoneCorrector:
     """Replace unknown words that sound like a domain word with that word (警盖 -> 井盖).
 
@@ -95,16 +100,35 @@ class HomophoneCorrector:
         self._known = known_words if known_words is not None else {}
         self._explicit = dict(explicit or {})
 
+    def _plausible_pair(self, text: str, i: int, piece: str, w: str) -> bool:
+        """Whether a two-character sound-alike is likely an error rather than a real phrase.
+
+        Two characters are a weak signal: they must share a character with the word (站道 for
+        占道, not 站到), contain no everyday function character (到了 is not 倒了, 树也 not 树叶),
+        and not be half of a real word with a neighbour (临时工 is not 临施工, 桥两边 not 桥梁边).
+        Whatever is left to the classifier: its pinyin features see all sound-alikes anyway.
+        """
+        if not (set(piece) & set(w)) or any(c in _FUNCTION_CHARS for c in piece):
+            return False
+        known = self._known
+        left, right = text[max(0, i - 1):i + 1], text[i + 1:i + 3]
+        return not ((len(left) == 2 and known.get(left)) or (len(right) == 2 and known.get(right)))
+
     def correct(self, text: str) -> tuple[str, tuple[tuple[str, str], ...]]:
         """The corrected text and the (wrong, right) replacements made."""
+        text, fixes, _ = self.correct_with_syllables(text)
+        return text, fixes
+
+    def correct_with_syllables(self, text: str) -> tuple[str, tuple[tuple[str, str], ...], list[str]]:
+        """Like `correct`, plus the syllables of the corrected text (sound-alike fixes keep them)."""
         fixes: list[tuple[str, str]] = []
         for wrong, right in self._explicit.items():
             if wrong in text:
                 text = text.replace(wrong, right)
                 fixes.append((wrong, right))
-        if not self._by_sound:
-            return text, tuple(fixes)
         sy = syllables(text)
+        if not self._by_sound:
+            return text, tuple(fixes), sy
         out: list[str] = []
         i, n = 0, len(text)
         while i < n:
@@ -121,10 +145,10 @@ class HomophoneCorrector:
                     break
                 if piece in self._domain or self._known.get(piece):
                     continue
-                if length == 2 and not (set(piece) & set(w)):
-                    # Two characters that share none with the word (站到 vs 占道) are too
-                    # often a real phrase; only the classifier's pinyin features look at those.
+                if length == 2 and not self._plausible_pair(text, i, piece, w):
                     continue
+                if length == 3 and any(a != b and a in _FUNCTION_CHARS for a, b in zip(piece, w)):
+                    continue  # 一出来 is "as soon as ... comes out", not 溢出来
                 hit = (w, length)
                 fixes.append((piece, w))
                 break
@@ -134,4 +158,4 @@ class HomophoneCorrector:
             else:
                 out.append(text[i])
                 i += 1
-        return "".join(out), tuple(fixes)
+        return "".join(out), tuple(fixes), sy

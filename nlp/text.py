@@ -33,7 +33,7 @@ FILLERS = (
     "你好", "您好", "请问", "麻烦你", "麻烦您", "谢谢", "喂喂",
 )
 # Single-character interjections. 喂 only when it is not 喂养/喂食 (feeding animals is a matter).
-_INTERJECTIONS = re.compile(r"喂(?![养食鸡鸭狗猫鱼奶])|[嗯呃额啊哎诶唉噢哦呀嘛呐哈]+(?=[\s，。,！!？?]|$)|^[嗯呃啊哎诶唉噢哦]+|[嗯呃]")
+_INTERJECTIONS = re.compile(r"喂(?![养食鸡鸭狗猫鱼奶])|[嗯呃啊哎诶唉噢哦呀]+(?=[\s，。,！!？?]|$)|^[嗯呃啊哎诶唉噢哦]+|[嗯呃]")
 _FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLERS, key=len, reverse=True)))
 
 # A stammer: the same 2-4 Chinese characters said two or more times in a row (井盖井盖 -> 井盖).
@@ -70,14 +70,17 @@ def spoken_numbers_to_digits(text: str) -> str:
     (contains 十 百 千 万). Words like 一下 一些 一直 stay as they are.
     """
     def repl(m: re.Match) -> str:
+        """Digits for one run of numerals, or the run unchanged."""
         run = m.group(0)
         end = m.end()
         nxt = text[end] if end < len(text) else ""
         structured = any(c in run for c in "十百千万")
         if not (nxt and nxt in _NUMBER_UNITS and len(run) >= 1) and len(run) < 3 and not structured:
             return run
-        if len(run) == 1 and run in "十百千万":
-            return run
+        if run == "十" and nxt and nxt in "号栋幢单楼层室":
+            return "10"
+        if len(run) == 1 and run in "十百千万一":
+            return run  # 一个, 一块: the word "a", not the number one
         if len(run) == 2 and not structured and nxt not in "号栋幢单元楼层室弄路":
             return run  # 五六个人 is "five or six", not 56
         try:

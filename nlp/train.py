@@ -4,13 +4,15 @@ Steps (all seeded, so the same corpus, parameters and seed give the same model a
 
 1. read the corpus and split it (nlp.dataset: ~20 % dev by hash, never trained on);
 2. hold out a calibration slice (10 % of train, by hash) for the softmax temperature;
-3. augment the rest (nlp.augment: other channel styles, homophone noise at 10-20 %);
-4. fit a linear SVM (one-vs-rest, scikit-learn LinearSVC) on TF-IDF of words, characters and
-   pinyin over the 250 matters + OUT; fit the temperature that minimises the log loss on the
+3. augment the rest (nlp.augment: other channel styles, paraphrases, homophone noise at
+   10-20 %); the vocabulary (min_df) is counted on written rows only;
+4. fit a linear SVM (one-vs-rest, scikit-learn LinearSVC; rare matters weighted up, OUT down)
+   on TF-IDF of words, characters and pinyin over the 250 matters + OUT, plus a nearest-centroid
+   vote folded into the same weights; fit the temperature that minimises the log loss on the
    calibration slice; refit on all training data with that temperature;
 5. fit a logistic emergency model (balanced classes, recall first) and a linear agency model on
    the out-of-scope examples;
-6. version = short hash of corpus digest + parameters + seed.
+6. version = short hash of corpus digest + parameters + seed + dictionary + feature revision.
 
 scikit-learn is imported only here; inference (nlp.classifier) needs numpy alone.
 """
@@ -28,10 +30,10 @@ import numpy as np
 
 from nlp.augment import augment, render
 from nlp.classifier import FORMAT, MatterModel
-from nlp.dataset import OUT_OF_SCOPE, Example, corpus_digest, is_dev, load_corpus, split
-from nlp.features import BLOCK_WEIGHTS, TextPipeline, Vocabulary, feature_counts
+from nlp.dataset import OUT_OF_SCOPE, Example, corpus_digest, load_corpus, split
+from nlp.features import BLOCK_WEIGHTS, FEATURE_REVISION, TextPipeline, Vocabulary, feature_counts
 from nlp.pinyin import homophone_pools
-from nlp.segment import domain_vocabulary
+from nlp.segment import DATA_DIR, domain_vocabulary
 
 __all__ = ["TrainParams", "TrainResult", "train_model", "DEFAULT_PARAMS"]
 
@@ -43,16 +45,19 @@ class TrainParams:
     copies: int = 2               # augmented variants per training example
     noise_low: float = 0.10       # homophone substitution rate range of noisy variants
     noise_high: float = 0.20
-    C: float = 0.5                # LinearSVC regularisation (matters)
+    paraphrase_rate: float = 0.5  # share of paraphrase-group words swapped in a variant
+    C: float = 1.0                # LinearSVC regularisation (matters)
     em_C: float = 2.0             # LogisticRegression (emergency)
-    em_threshold: float = 0.35    # emergency probability above which a report is flagged
+    em_threshold: float = 0.4     # emergency probability above which a report is flagged (below 0.5: recall first)
     min_df: int = 2
     max_features: int = 120_000
     calibration_percent: int = 10
     refit: bool = True            # refit on train + calibration slice after the temperature
+    hmm: bool = False             # jieba's HMM for unknown words: no better here, and slower
     block_weights: tuple = tuple(sorted(BLOCK_WEIGHTS.items()))  # feature block -> weight
-    oos_weight: float = 1.0       # class weight of OUT relative to the matters
-    learner: str = "svm"          # "svm" (LinearSVC one-vs-rest) or "logreg" (multinomial)
+    oos_weight: float = 0.5       # class weight of OUT relative to the matters (OUT has many examples)
+    balance: float = 0.5          # exponent of the inverse-frequency class weights (0 = none)
+    centroid_weight: float = 2.0  # weight of the nearest-centroid vote added to the SVM scores
 
     def as_dict(self) -> dict:
         """Parameters as a plain dict (for the version hash and the model file)."""
@@ -95,6 +100,7 @@ def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
     from scipy.optimize import minimize_scalar
 
     def nll(log_t: float) -> float:
+        """Mean negative log likelihood at temperature exp(log_t)."""
         t = float(np.exp(log_t))
         z = scores / t
         z = z - z.max(axis=1, keepdims=True)
@@ -127,20 +133,25 @@ def train_model(
     rng = random.Random(seed)
 
     words = domain_vocabulary(taxonomy, places)
-    pipeline = TextPipeline.for_domain(taxonomy, places)
+    pipeline = TextPipeline.for_domain(taxonomy, places, hmm=params.hmm)
     pools = homophone_pools("".join(e.text for e in examples))
 
     # Texts to fit on: (text, label, emergency, agency, is_calibration)
     rows: list[tuple[str, str, bool, str | None, bool]] = []
+    original: list[bool] = []  # written rows (not augmented variants): they alone decide the vocabulary
     for ex in train:
         cal = _is_calibration(ex, params.calibration_percent)
         rows.append((ex.text, ex.label, ex.emergency, ex.agency, cal))
-        variants = augment(ex.text, ex.style, pools, rng, copies=params.copies, noise=(params.noise_low, params.noise_high))
+        original.append(True)
+        variants = augment(ex.text, ex.style, pools, rng, copies=params.copies, noise=(params.noise_low, params.noise_high),
+                           paraphrase_rate=params.paraphrase_rate)
         for v in variants[: 1 if cal else None]:
             rows.append((v, ex.label, ex.emergency, ex.agency, cal))
+            original.append(False)
     for text, code in _taxonomy_examples(taxonomy):
         rows.append((text, code, False, None, False))
         rows.append((render(text, "phone", rng), code, False, None, False))
+        original += [True, False]
 
     counts = []
     total = len(rows)
@@ -151,7 +162,9 @@ def train_model(
     report("features", total, total)
 
     fit_mask = np.array([not r[4] for r in rows])
-    vocab = Vocabulary.fit([c for c, m in zip(counts, fit_mask) if m], min_df=params.min_df, max_features=params.max_features,
+    # Document frequencies from written rows only: an n-gram of one report copied into its
+    # augmented variants must not pass min_df (that is how one odd phrase became a strong cue).
+    vocab = Vocabulary.fit([c for c, m, o in zip(counts, fit_mask, original) if m and o], min_df=params.min_df, max_features=params.max_features,
                             weights=dict(params.block_weights))
     X = vocab.matrix(counts)
     labels = sorted({r[1] for r in rows})
@@ -159,29 +172,49 @@ def train_model(
     y = np.array([label_index[r[1]] for r in rows])
 
     report("matters", 0, 3)
-    class_weight = {label_index[OUT_OF_SCOPE]: params.oos_weight} if OUT_OF_SCOPE in label_index else None
-    def learner():
-        if params.learner == "logreg":
-            return LogisticRegression(C=params.C, max_iter=300, class_weight=class_weight, random_state=seed)
-        return LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
+    class_weight = {label_index[OUT_OF_SCOPE]: params.oos_weight} if OUT_OF_SCOPE in label_index else {}
+    if params.balance:
+        # Rare matters get heavier examples (capped), so frequent ones do not swallow them.
+        freq = np.bincount(y[fit_mask], minlength=len(labels)).astype(float)
+        mean = freq[freq > 0].mean()
+        for i, f in enumerate(freq):
+            if f > 0 and labels[i] != OUT_OF_SCOPE:
+                class_weight[i] = float(min(3.0, (mean / f) ** params.balance))
+    class_weight = class_weight or None
 
-    svm = learner()
-    svm.fit(X[fit_mask], y[fit_mask])
+    def fit_linear(mask) -> tuple[np.ndarray, np.ndarray]:
+        """(W, b) over all labels: SVM weights plus the weighted class centroids.
+
+        Adding the (normalised) centroid of each label's training vectors is a nearest-centroid
+        vote folded into the same linear scorer: it helps labels with few examples.
+        """
+        svm = LinearSVC(C=params.C, random_state=seed, max_iter=2000, class_weight=class_weight)
+        svm.fit(X[mask], y[mask])
+        W = np.zeros((len(vocab), len(labels)), dtype=np.float32)
+        b = np.full(len(labels), -10.0, dtype=np.float32)  # labels the fit never saw stay improbable
+        W[:, svm.classes_] = svm.coef_.T.astype(np.float32)
+        b[svm.classes_] = svm.intercept_.astype(np.float32)
+        if params.centroid_weight:
+            from scipy.sparse import csr_matrix
+            idx = np.flatnonzero(mask)
+            onehot = csr_matrix((np.ones(len(idx), dtype=np.float32), (y[idx], np.arange(len(idx)))),
+                                shape=(len(labels), len(idx)))
+            cent = np.asarray((onehot @ X[idx]).todense(), dtype=np.float32)
+            norms = np.linalg.norm(cent, axis=1, keepdims=True)
+            cent = np.divide(cent, norms, out=np.zeros_like(cent), where=norms > 0)
+            W += params.centroid_weight * cent.T
+        return W, b
+
+    W, b = fit_linear(fit_mask)
     cal_mask = ~fit_mask
     temperature = 0.1
     if cal_mask.any():
-        cal_scores = np.full((int(cal_mask.sum()), len(labels)), -10.0, dtype=np.float64)
-        cal_scores[:, svm.classes_] = svm.decision_function(X[cal_mask])
+        cal_scores = np.asarray(X[cal_mask] @ W, dtype=np.float64) + b
         temperature = _fit_temperature(cal_scores, y[cal_mask])
     report("matters", 1, 3)
     if params.refit and cal_mask.any():
-        svm = learner()
-        svm.fit(X, y)
+        W, b = fit_linear(np.ones(len(rows), dtype=bool))
     report("matters", 2, 3)
-    W = np.full((len(vocab), len(labels)), 0.0, dtype=np.float32)
-    b = np.full(len(labels), -10.0, dtype=np.float32)  # labels the fit never saw stay improbable
-    W[:, svm.classes_] = svm.coef_.T.astype(np.float32)
-    b[svm.classes_] = svm.intercept_.astype(np.float32)
     report("matters", 3, 3)
 
     report("emergency", 0, 1)
@@ -211,13 +244,18 @@ def train_model(
             ag_b = np.zeros(1, dtype=np.float32)
 
     digest = corpus_digest(examples)
+    # The dictionary and the homophone table change the features as much as the corpus does.
+    data = hashlib.sha256("\n".join(words).encode("utf-8")
+                          + (DATA_DIR / "homophones.txt").read_bytes()
+                          + (DATA_DIR / "paraphrases.txt").read_bytes()).hexdigest()
     version = hashlib.sha256(json.dumps({"corpus": digest, "params": params.as_dict(), "seed": seed,
-                                         "format": FORMAT}, sort_keys=True).encode()).hexdigest()[:10]
+                                         "format": FORMAT, "features": FEATURE_REVISION, "data": data},
+                                        sort_keys=True).encode()).hexdigest()[:10]
     state = {
         "format": FORMAT, "version": version, "labels": labels, "vocab": vocab.index, "idf": vocab.idf,
         "W": W, "b": b, "temperature": temperature, "em_w": em_w, "em_b": em_b,
         "em_threshold": params.em_threshold, "agencies": agencies, "ag_W": ag_W, "ag_b": ag_b,
-        "domain_words": words, "block_weights": dict(params.block_weights), "params": params.as_dict(), "seed": seed, "corpus_digest": digest,
+        "domain_words": words, "block_weights": dict(params.block_weights), "hmm": params.hmm, "params": params.as_dict(), "seed": seed, "corpus_digest": digest,
         "trained_examples": len(train), "dev_examples": len(dev), "rows": len(rows),
     }
     model = MatterModel(state)

@@ -40,6 +40,7 @@ class _Progress:
             bar.close()
 
     def close(self):
+        """Close every bar (also after a failure)."""
         for bar in self.bars.values():
             bar.close()
 

@@ -100,9 +100,9 @@ def test_address_and_street_hint(nlp_analyser):
 
 def test_odd_input_does_not_crash(nlp_analyser):
     """Empty or non-text input gives an abstaining result, not an exception."""
-    for text in ("", "   ", None, "!!!???"):
+    for text in ("", "   ", None, "!!!???", "喂 嗯 那个"):
         c = nlp_analyser.analyse(text).classification
-        assert c.abstain
+        assert c.abstain and c.confidence == 0.0
 
 
 def test_thread_safe(nlp_analyser):

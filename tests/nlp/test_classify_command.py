@@ -50,3 +50,28 @@ def test_missing_model_fails_clearly(monkeypatch, tmp_path, capsys):
     classify.add_arguments(parser)
     assert classify.run(parser.parse_args(["--model", str(tmp_path / "none.pkl")])) == 1
     assert "hotline train" in capsys.readouterr().err
+
+
+def test_answers_each_line_before_the_next_arrives(model_path):
+    """Output is flushed per line: a caller can read an answer while stdin is still open."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "intake.cli", "classify", "--model", str(model_path)],
+                            cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, encoding="utf-8")
+    try:
+        proc.stdin.write(json.dumps({"id": 1, "text": "路灯不亮了"}, ensure_ascii=False) + "\n")
+        proc.stdin.flush()
+        import select
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # no answer in time = not flushed
+        assert ready, "no output while stdin was still open"
+        first = json.loads(proc.stdout.readline())
+        assert first["id"] == 1 and first["code"]
+        proc.stdin.write("{bad\n")
+        proc.stdin.close()
+        assert "error" in json.loads(proc.stdout.readline())
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()

@@ -3,7 +3,7 @@ import json
 
 import numpy as np
 
-from nlp.dataset import is_dev, load_corpus, split
+from nlp.dataset import is_dev, load_corpus
 
 
 def test_split_is_deterministic_and_about_a_fifth():

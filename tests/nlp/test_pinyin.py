@@ -23,3 +23,12 @@ def test_corrector_respects_known_words():
     """A piece that is itself a dictionary word is never replaced."""
     c = HomophoneCorrector(["井盖"], known_words={"警盖": 10})
     assert c.correct("警盖")[0] == "警盖"
+
+
+def test_everyday_phrases_are_not_corrected():
+    """Sound-alikes made of everyday words stay: 到了 is not 倒了, 临时工 is not 临施工."""
+    from nlp.segment import Segmenter
+    seg = Segmenter(["倒了", "施工", "树叶", "桥梁"])
+    c = HomophoneCorrector(["倒了", "施工", "树叶", "桥梁"], known_words=seg.known_words)
+    for text in ("我到了路口", "他是临时工", "树也倒了", "桥两边都是车"):
+        assert c.correct(text)[0] == text

@@ -35,8 +35,9 @@ def agency(cls: str, text: str) -> str:
 
 def clean(text: str) -> str:
     """Anonymised names replaced, whitespace squeezed."""
-    text = re.sub(r"A市", "常州市", text)
-    text = re.sub(r"A\d+区", "新北区", text)
+    text = re.sub(r"西地省", "江苏省", text)
+    text = re.sub(r"[A-Z]\d*市", "常州市", text)
+    text = re.sub(r"[A-Z]\d*[区县]", "新北区", text)
     text = re.sub(r"[A-Z]\d{2,}", "", text)
     text = re.sub(r"[A-Z](?=[县镇乡])", "某", text)
     return re.sub(r"\s+", "", text)
@@ -51,6 +52,7 @@ def trim(text: str, limit: int = 160) -> str:
 
 
 def main(path: str = SOURCE) -> None:
+    """Print the JSON lines of the out-of-scope classes."""
     with open(path, encoding="utf-8") as f:
         for line in f:
             m = json.loads(line)
