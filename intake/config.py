@@ -1055,3 +1055,7 @@ def load_config(directory: Path | str | None = None, *, sections: Mapping[str, t
 # The closed loop's files (calendar.yaml, time_limits.yaml) register themselves here, so every
 # loader of the configuration (service, commands, check-config) validates them.
 from intake import loop_config as _loop_config  # noqa: E402,F401
+# The telephony lines (lines.yaml, optional) register themselves the same way.
+from intake import phone_config as _phone_config  # noqa: E402,F401
+# SMS over SMPP (sms.yaml, optional) registers itself the same way.
+from intake import sms_config as _sms_config  # noqa: E402,F401

@@ -93,10 +93,11 @@ class District:
         return None
 
 
-def compute_adjacency(grids: Mapping[str, Grid], tolerance: float = 1e-9) -> dict[str, frozenset]:
-    """Grids are adjacent when their polygons share at least one vertex (edge or corner)."""
+def compute_adjacency(grids: Mapping[str, Grid]) -> dict[str, frozenset]:
+    """Grids are adjacent when their polygons share at least one vertex (edge or corner).
+
+    Vertices are compared at 1e-7 degrees (about 1 cm), so float noise does not split a corner."""
     by_vertex: dict[tuple[int, int], set[str]] = {}
-    scale = 1 / max(tolerance, 1e-12)
     for g in grids.values():
         for x, y in g.polygon:
             by_vertex.setdefault((round(x * 1e7), round(y * 1e7)), set()).add(g.id)

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(postgresql wrk fonts-wqy-microhei)  # the CJK font: Chinese labels in `hotline report` charts
+# fonts-wqy-microhei: Chinese labels in `hotline report` charts and the consoles' screenshots;
+# chromium + chromium-driver: the consoles' browser tests (tests/console) drive Debian's Chromium.
+APT_PACKAGES=(postgresql wrk fonts-wqy-microhei chromium chromium-driver)
 
 need_apt=()
 for p in "${APT_PACKAGES[@]}"; do

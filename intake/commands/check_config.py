@@ -50,6 +50,11 @@ def run(args: argparse.Namespace) -> int:
         f"matters {'->'.join(cfg.routing.matter_order)}, {len(cfg.routing.city_level_matters)} city-level matters",
         f"  service      http://{cfg.service.http_interface}:{cfg.service.http_port}/, {cfg.service.database_url}",
     ]
+    phones = cfg.extra.get("lines")
+    if phones is not None:
+        servers = sorted({f"{ln.server.host}:{ln.server.port}" for ln in phones.lines})
+        lines.append(f"  phones       {len(phones.lines)} lines ({', '.join(ln.hotline for ln in phones.lines)}) "
+                     f"registering to {', '.join(servers)}, ASR engine {phones.asr.engine}")
     if cfg.extra:
         lines.append(f"  extra        {', '.join(sorted(cfg.extra))}")
     print("\n".join(lines), file=out)

@@ -1,7 +1,9 @@
 """`hotline demo`: start the service, send a bundled sample day through the HTTP API, summarise.
 
 The sample day (intake/samples/demo-day.jsonl) has reports from every channel, inspectors
-included. The service keeps running afterwards so the cases can be looked at; `--exit` stops it
+included. When config/lines.yaml exists and the telephony tools are installed, it also places
+three SIPp calls to the demo's lines through a private kamailio and shows where they ended
+(intake.commands.demo_calls); without the tools it says so and skips them. The service keeps running afterwards so the cases can be looked at; `--exit` stops it
 after the summary (used by tests).
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ def add_arguments(p) -> None:
     p.add_argument("--port", type=int, help="HTTP port (default from config)")
     p.add_argument("--sample", default=str(SAMPLE), help="JSON Lines of reports to send")
     p.add_argument("--exit", action="store_true", help="stop after the summary instead of serving on")
+    p.add_argument("--no-calls", action="store_true", help="place no phone calls (and answer none)")
 
 
 def _table(rows, headers) -> str:
@@ -98,6 +101,22 @@ def demo_users(engine) -> dict:
     return tokens
 
 
+def demo_console_users(engine) -> list:
+    """Give the demo's people (not the channel) a console password, plus an auditor; returns
+    (name, role, password) rows. Passwords are random per run and printed once."""
+    import secrets
+    from intake.auth import set_password_thd
+    rows = []
+    with engine.begin() as conn:
+        for name, role, dept in DEMO_USERS + [("demo-auditor", "auditor", None)]:
+            if role == "channel":
+                continue
+            password = secrets.token_urlsafe(9)
+            set_password_thd(conn, name, role, password, dept)
+            rows.append((name, role, password))
+    return rows
+
+
 def _count(it):
     c = {}
     for x in it:
@@ -111,13 +130,22 @@ def run(args) -> int:
     from intake.commands.serve import listening_port, start
 
     config = load_config_or_exit(args.config)
+    from intake.commands import demo_calls
+    if getattr(args, "no_calls", False):
+        from intake.phone_config import without_phones
+        config, phones, phone_note = without_phones(config), None, "phone calls: skipped (--no-calls)"
+    else:
+        config, phones, phone_note = demo_calls.prepare(config)
+    if phones is not None:
+        reactor.addSystemEventTrigger("after", "shutdown", phones.stop)
     if args.db.startswith("sqlite:///") and not args.db.startswith("sqlite:////"):
         path = Path(args.db[len("sqlite:///"):])
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
     port = config.service.http_port if args.port is None else args.port
-    top, parts = start(config, args.db, port, "127.0.0.1", reactor)
+    top, parts = start(config, args.db, port, "127.0.0.1", reactor, watch_phones=False)
     tokens = demo_users(parts["engine"])
+    console_users = demo_console_users(parts["engine"])
     base = f"http://127.0.0.1:{listening_port(top)}"
     with open(args.sample, encoding="utf-8") as f:
         lines = [json.loads(x) for x in f if x.strip()]
@@ -126,15 +154,24 @@ def run(args) -> int:
     def done(results):
         d = parts["store"].summary()
         d.addCallback(lambda s: print(summarise(config, results, s), flush=True))
+        if phones is not None:
+            print(f"\nphone calls: placing {len(demo_calls.CALLS)} SIPp calls to the demo's lines ...", flush=True)
+            d.addCallback(lambda _: phones.run(reactor, parts["phone"], base, tokens["operator"]))
+            d.addCallback(lambda text: print("\n" + text, flush=True))
+        else:
+            d.addCallback(lambda _: print("\n" + phone_note, flush=True))
         d.addCallback(lambda _: print(
             f"\nThe service is running at {base}/\n"
             f"  cases:     {base}/api/v1/cases\n"
+            f"  calls:     {base}/api/v1/calls   (queue: {base}/api/v1/calls?waiting=true)\n"
             f"  one case:  {base}/api/v1/cases/1\n"
             f"  a report:  {base}/api/v1/reports/1\n"
             f"  API spec:  {base}/api/v1/openapi.json\n"
             f"  public:    {base}/api/v1/public/cases/<case number>  (no token)\n"
             f"Demo users and their API tokens (send as Authorization: Bearer TOKEN):\n"
             + "".join(f"  {name:22} {role:12} {tok}\n" for name, role, tok in tokens["_users"])
+            + f"The console (zh-CN pages) is at {base}/console/ ; demo users and their passwords:\n"
+            + "".join(f"  {name:22} {role:12} {pw}\n" for name, role, pw in console_users)
             + ("" if args.exit else "Press Ctrl-C to stop."), flush=True))
         return d
 

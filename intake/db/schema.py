@@ -198,6 +198,36 @@ api_tokens = sa.Table(
 )
 sa.Index("ix_api_tokens_user_id", api_tokens.c.user_id)
 
+# Browser sessions of the consoles: only a SHA-256 of the cookie's value is stored (as for tokens).
+# csrf_token is the per-session secret the pages send back in X-CSRF-Token on every unsafe request;
+# a session ends at expires_at or when signed out (revoked_at).
+console_sessions = sa.Table(
+    "console_sessions", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+)
+sa.Index("ix_console_sessions_user_id", console_sessions.c.user_id)
+
+# Photos attached to a case (a department's result, an inspector's verification), checked for type
+# and size on upload and kept in the database so every node serves them. Rows are never updated;
+# the upload is also recorded in the case's history (photo_added) with who and when.
+case_photos = sa.Table(
+    "case_photos", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("content_type", sa.String(32), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.Column("uploaded_at", UTCDateTime, nullable=False),
+)
+sa.Index("ix_case_photos_case_id", case_photos.c.case_id)
+
 # One review of one report's classification: an operator confirming or correcting what the machine
 # proposed at intake, or a shift chief's or auditor's audit override. Append-only: rows are never
 # updated or deleted. A report's newest row holds its final code; the rows before it are the trail.
@@ -240,22 +270,32 @@ intake_lock = sa.Table(
     sa.Column("generation", sa.Integer, nullable=False),
 )
 
-# Messages to citizens waiting for the outbound gateway (an outbox: the SMS gateway, when it comes,
-# sends pending rows and marks them sent). kind: receipt (the case number, written in the intake
-# transaction) | result (the result note, written when the case is closed), one per reporter.
+# Messages to citizens waiting for the outbound gateway (an outbox: the SMS gateway sends pending
+# rows and marks them sent). kind: receipt (the case number, written in the intake transaction) |
+# result (the result note, written when the case is closed), one per reporter | reply (the SMS
+# gateway's answer to a status query; case_id NULL when the number asked about is unknown) |
+# survey (the satisfaction question after a result). The SMPP gateway's state: queued -> sending
+# -> sent -> delivered, or failed; attempts and next_try_at pace the retries (throttling, link down).
 outbound_messages = sa.Table(
     "outbound_messages", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=False),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
     sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id")),
     sa.Column("recipient", sa.String(64), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("text", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    sa.Column("state", sa.String(16), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_try_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("delivered_at", UTCDateTime),
 )
 sa.Index("ix_outbound_messages_case_id", outbound_messages.c.case_id)
 sa.Index("ix_outbound_messages_sent_at_created_at", outbound_messages.c.sent_at, outbound_messages.c.created_at)
+# The SMPP gateway's queue: due messages by state and time.
+sa.Index("ix_outbound_messages_state_next_try_at", outbound_messages.c.state, outbound_messages.c.next_try_at)
 
 # A citizen's satisfaction with a closed case (满意度回访): one answer per case.
 # answer: satisfied | basically_satisfied | dissatisfied.
@@ -267,3 +307,113 @@ case_satisfaction = sa.Table(
     sa.Column("recorded_by", sa.String(64), nullable=False),
     sa.Column("recorded_at", UTCDateTime, nullable=False),
 )
+
+# A citizen's whole SMS as it came in over SMPP (the parts of a long one joined), stored before the
+# SMSC is answered and never dropped: raw keeps the user data as received, text is NULL and error
+# says why when it could not be decoded. kind: report | query (a status query) | survey (an answer
+# to the satisfaction survey) | undecodable. state: received (stored, not yet handled: handled
+# again after a restart) | done.
+sms_inbound_messages = sa.Table(
+    "sms_inbound_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("link", sa.String(32), nullable=False),
+    sa.Column("source", sa.String(21), nullable=False),
+    sa.Column("destination", sa.String(21), nullable=False),
+    sa.Column("data_coding", sa.Integer, nullable=False),
+    sa.Column("raw", sa.LargeBinary, nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("error", sa.Text),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id")),
+    sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id")),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("handled_at", UTCDateTime),
+)
+sa.Index("ix_sms_inbound_messages_state_received_at", sms_inbound_messages.c.state, sms_inbound_messages.c.received_at)
+
+# Every deliver_sm PDU with a citizen's text (a whole message or one part), stored before it is
+# answered. dedup_key (a hash of sender, number, coding and user data, with a time bucket) makes a
+# retransmitted PDU find its first copy: one row per (link, dedup_key). Parts of a long message wait
+# here with message_id NULL until all have arrived, so they survive a restart.
+sms_inbound_pdus = sa.Table(
+    "sms_inbound_pdus", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("link", sa.String(32), nullable=False),
+    sa.Column("dedup_key", sa.String(80), nullable=False),
+    sa.Column("source", sa.String(21), nullable=False),
+    sa.Column("destination", sa.String(21), nullable=False),
+    sa.Column("data_coding", sa.Integer, nullable=False),
+    sa.Column("concat_ref", sa.Integer),
+    sa.Column("concat_total", sa.Integer, nullable=False),
+    sa.Column("concat_seq", sa.Integer, nullable=False),
+    sa.Column("user_data", sa.LargeBinary, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("message_id", sa.Integer, sa.ForeignKey("sms_inbound_messages.id")),
+    sa.UniqueConstraint("link", "dedup_key"),
+)
+sa.Index("ix_sms_inbound_pdus_link_source_concat_ref", sms_inbound_pdus.c.link, sms_inbound_pdus.c.source,
+         sms_inbound_pdus.c.concat_ref)
+
+# One submit_sm the SMSC accepted for an outgoing message (one row per part), with the SMSC's
+# message id so its delivery receipt finds the message. receipt_state: NULL until a receipt comes,
+# then DELIVRD, UNDELIV, EXPIRED ...
+sms_submits = sa.Table(
+    "sms_submits", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("outbound_id", sa.Integer, sa.ForeignKey("outbound_messages.id"), nullable=False),
+    sa.Column("part", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("link", sa.String(32), nullable=False),
+    sa.Column("smsc_message_id", sa.String(65), nullable=False),
+    sa.Column("submitted_at", UTCDateTime, nullable=False),
+    sa.Column("receipt_state", sa.String(16)),
+    sa.Column("receipt_at", UTCDateTime),
+    sa.UniqueConstraint("outbound_id", "part"),
+)
+sa.Index("ix_sms_submits_link_smsc_message_id", sms_submits.c.link, sms_submits.c.smsc_message_id)
+
+# Phone calls answered by the telephony layer (intake.channels.phone), one row per call whatever
+# happened, written before anything else is tried so no recording is ever lost. The row is
+# written when the call is answered (state in_progress, intake_status in_call: a node that died
+# mid-call leaves that trace) and completed when it ends. state and asr_status are
+# telephony.interfaces' vocabularies; intake_status says where the call stands for
+# intake: no_report (silent, hung up in the greeting, a status query) | awaiting_asr (every ASR
+# slot was busy: transcribed later) | awaiting_transcription (the manual queue: engine none, ASR
+# failed or heard nothing) | reported (report_id set) | intake_failed (the pipeline raised;
+# intake_error says why; an operator may submit the transcript again). words: JSON
+# [[word, confidence, start_s, end_s], ...]. recording_deleted_at: retention removed the WAV.
+calls = sa.Table(
+    "calls", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("call_id", sa.String(255), nullable=False, unique=True),
+    sa.Column("line", sa.String(64), nullable=False),
+    sa.Column("hotline", sa.String(16), nullable=False),
+    sa.Column("caller", sa.String(64)),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=False),
+    sa.Column("wav_path", sa.Text, nullable=False),
+    sa.Column("duration_s", sa.Float, nullable=False),
+    sa.Column("state", sa.String(24), nullable=False),
+    sa.Column("menu", sa.String(16), nullable=False),
+    sa.Column("asr_status", sa.String(16), nullable=False),
+    sa.Column("engine", sa.String(32), nullable=False),
+    sa.Column("dtmf", sa.String(64), nullable=False),
+    sa.Column("frames_received", sa.Integer, nullable=False),
+    sa.Column("frames_lost", sa.Integer, nullable=False),
+    sa.Column("transcript", sa.Text),
+    sa.Column("words", sa.JSON, nullable=False),
+    sa.Column("transcript_source", sa.String(16)),
+    sa.Column("transcribed_by", sa.String(64)),
+    sa.Column("intake_status", sa.String(24), nullable=False),
+    sa.Column("intake_error", sa.Text),
+    sa.Column("report_id", sa.Integer, sa.ForeignKey("reports.id")),
+    sa.Column("extra", sa.JSON, nullable=False),
+    sa.Column("stored_at", UTCDateTime, nullable=False),
+    sa.Column("recording_deleted_at", UTCDateTime),
+)
+# The call list by state or queue, newest first; retention finds old recordings by start time.
+sa.Index("ix_calls_intake_status_started_at", calls.c.intake_status, calls.c.started_at)
+sa.Index("ix_calls_state_started_at", calls.c.state, calls.c.started_at)
+sa.Index("ix_calls_started_at", calls.c.started_at)
+sa.Index("ix_calls_report_id", calls.c.report_id)

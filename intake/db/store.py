@@ -7,7 +7,7 @@ the case, its history and the decision, all or nothing.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable, Iterable, Sequence
+from typing import Callable
 
 import sqlalchemy as sa
 

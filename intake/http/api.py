@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from twisted.internet import defer
 
-from intake.auth import REPORT_SENDERS, AuthError, ROLES, require
+from intake.auth import REPORT_SENDERS, AuthError, require
 from intake.http.openapi import openapi_document
+from intake.http.params import int_arg, int_param, query_args, with_principal
 from intake.http.router import HttpError, JsonRouter, NotFound
 from intake.models import CaseRow
 from intake.pipeline import result_json
@@ -87,13 +88,7 @@ class ApiV1:
 
     def authenticated(self, handler):
         """Wrap a handler so it runs with the caller's Principal (401 without a valid token)."""
-        @defer.inlineCallbacks
-        def run(request, **params):
-            principal = yield self.auth.principal(request)
-            result = yield handler(request, principal, **params)
-            return result
-        run.__doc__ = handler.__doc__
-        return run
+        return with_principal(self.auth, handler)
 
     def check_case_access(self, principal, department_id) -> None:
         """A department sees only its own cases: the server refuses, not only the page."""
@@ -125,7 +120,7 @@ class ApiV1:
     @defer.inlineCallbacks
     def get_report(self, request, principal, report_id):
         """GET /api/v1/reports/{id}: the report as received and what was decided about it."""
-        rid = _int_param(report_id, "report_id")
+        rid = int_param(report_id, "report_id")
         found = yield self.store.get_report(rid)
         if found is None:
             raise NotFound(f"no report {rid}")
@@ -147,7 +142,7 @@ class ApiV1:
         if case_id.isdigit() and len(case_id) >= 10:
             c = yield self.store.get_case(number=case_id)
         else:
-            c = yield self.store.get_case(case_id=_int_param(case_id, "case_id"))
+            c = yield self.store.get_case(case_id=int_param(case_id, "case_id"))
         if c is None:
             raise NotFound(f"no case {case_id}")
         self.check_case_access(principal, c.department_id)
@@ -175,13 +170,13 @@ class ApiV1:
     def list_cases(self, request, principal):
         """GET /api/v1/cases?status=&street=&code=&from=&to=&limit=&offset=: filtered, paged (a department
         sees only its own cases)."""
-        args = {k.decode(): v[-1].decode("utf-8", "replace") for k, v in request.args.items()}
+        args = query_args(request)
         allowed = {"status", "street", "code", "from", "to", "limit", "offset"}
         errors = [FieldError(k, "unknown query parameter") for k in sorted(set(args) - allowed)]
         since = parse_time(args["from"], "from", self.tz, errors) if "from" in args else None
         until = parse_time(args["to"], "to", self.tz, errors) if "to" in args else None
-        limit = _int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
-        offset = _int_arg(args, "offset", 0, 0, 10 ** 9, errors)
+        limit = int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
+        offset = int_arg(args, "offset", 0, 0, 10 ** 9, errors)
         street = args.get("street")
         if street:
             s = self.config.district.street_by_name(street)
@@ -207,19 +202,3 @@ class ApiV1:
     def health(self, request):
         """GET /api/v1/health: the service is up and which model it runs."""
         return 200, {"status": "ok", "model_version": getattr(self.pipeline.analyser, "model_version", None)}
-
-
-def _int_param(value: str, field: str) -> int:
-    if not value.isdigit() or len(value) > 12:
-        raise InvalidInput([FieldError(field, f"must be a positive integer, got {value[:20]!r}")])
-    return int(value)
-
-
-def _int_arg(args: dict, name: str, default: int, lo: int, hi: int, errors: list) -> int:
-    if name not in args:
-        return default
-    v = args[name]
-    if not v.lstrip("-").isdigit() or not lo <= int(v) <= hi:
-        errors.append(FieldError(name, f"must be an integer between {lo} and {hi}"))
-        return default
-    return int(v)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from twisted.internet import defer
 
+from intake.http.params import int_arg, int_param, query_args, with_principal
 from intake.auth import require
 from intake.db.audit_store import (GROUPINGS, AuditStore, Classification, ReviewRefused,
                                    accuracy_summary)
@@ -62,13 +63,7 @@ class AuditApi:
 
     def authenticated(self, handler):
         """Wrap a handler so it runs with the caller's Principal (401 without a valid token)."""
-        @defer.inlineCallbacks
-        def run(request, **params):
-            principal = yield self.auth.principal(request)
-            result = yield handler(request, principal, **params)
-            return result
-        run.__doc__ = handler.__doc__
-        return run
+        return with_principal(self.auth, handler)
 
     def now(self) -> dt.datetime:
         """The injected clock's time as an aware datetime."""
@@ -96,10 +91,10 @@ class AuditApi:
         """GET /api/v1/audit/queue?limit=&offset=&channel=: reports below the review threshold or in the
         audit sample that nobody has reviewed yet, newest first."""
         require(principal, *REVIEWERS)
-        args = _args(request)
+        args = query_args(request)
         errors = [FieldError(k, "unknown query parameter") for k in sorted(set(args) - {"limit", "offset", "channel"})]
-        limit = _int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
-        offset = _int_arg(args, "offset", 0, 0, 10 ** 9, errors)
+        limit = int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
+        offset = int_arg(args, "offset", 0, 0, 10 ** 9, errors)
         channel = args.get("channel")
         if channel is not None and channel not in CHANNELS:
             errors.append(FieldError("channel", f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}"))
@@ -139,7 +134,7 @@ class AuditApi:
         """POST /api/v1/reports/{id}/review {"code", "out_of_scope"?, "agency"?, "reason"}: append a
         confirm/correct (operator) or confirm/override (shift chief, auditor) to the report's trail."""
         require(principal, *REVIEWERS)
-        rid = _int_param(report_id, "report_id")
+        rid = int_param(report_id, "report_id")
         ctype = (request.getHeader(b"content-type") or b"").decode("latin-1").lower()
         if ctype and "json" not in ctype:
             raise HttpError(415, f"content type {ctype!r} not supported; send application/json", "body")
@@ -216,7 +211,7 @@ class AuditApi:
         """GET /api/v1/reports/{id}/reviews: the machine's classification, every review in order, and
         the classification that stands."""
         require(principal, *REVIEWERS)
-        rid = _int_param(report_id, "report_id")
+        rid = int_param(report_id, "report_id")
         trail = yield self.store.trail(rid)
         if trail is None:
             raise NotFound(f"no report {rid}")
@@ -231,7 +226,7 @@ class AuditApi:
         machine's accuracy on the reports received (and so classified) in [from, to) that were
         reviewed (default: the 30 days before now), with counts and the confusion pairs."""
         require(principal, *SUPERVISORS)
-        args = _args(request)
+        args = query_args(request)
         errors = [FieldError(k, "unknown query parameter") for k in sorted(set(args) - {"from", "to", "by"})]
         until = parse_time(args["to"], "to", self.tz, errors) if "to" in args else self.now()
         since = parse_time(args["from"], "from", self.tz, errors) if "from" in args else None
@@ -255,23 +250,3 @@ class AuditApi:
             for g in summary["groups"]:
                 g["name"] = matters[g["key"]].name if g["key"] in matters else None
         return 200, dict({"from": since, "to": until, "by": by, "period_of": "received_at"}, **summary)
-
-
-def _args(request) -> dict:
-    return {k.decode("utf-8", "replace"): v[-1].decode("utf-8", "replace") for k, v in request.args.items()}
-
-
-def _int_param(value: str, field: str) -> int:
-    if not value.isdigit() or len(value) > 12:
-        raise InvalidInput([FieldError(field, f"must be a positive integer, got {value[:20]!r}")])
-    return int(value)
-
-
-def _int_arg(args: dict, name: str, default: int, lo: int, hi: int, errors: list) -> int:
-    if name not in args:
-        return default
-    v = args[name]
-    if not v.lstrip("-").isdigit() or not lo <= int(v) <= hi:
-        errors.append(FieldError(name, f"must be an integer between {lo} and {hi}"))
-        return default
-    return int(v)

@@ -21,6 +21,7 @@ from twisted.application import service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from intake.http.params import with_principal
 from intake.auth import AuthError, require
 from intake.db.loop_store import SATISFACTION_ANSWERS, CaseNotFound, LoopStore, timing_of
 from intake.http.router import HttpError, NotFound
@@ -78,13 +79,7 @@ class LoopApi:
         r.add("GET", "/api/v1/evaluation", self._auth(self.get_evaluation))
 
     def _auth(self, handler):
-        @defer.inlineCallbacks
-        def run(request, **params):
-            principal = yield self.auth.principal(request)
-            result = yield handler(request, principal, **params)
-            return result
-        run.__doc__ = handler.__doc__
-        return run
+        return with_principal(self.auth, handler)
 
     def now(self) -> dt.datetime:
         """The injected clock's time."""

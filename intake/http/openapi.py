@@ -93,6 +93,51 @@ def openapi_document() -> dict:
                 "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "the case", "content": {"application/json": {
                     "schema": {"$ref": "#/components/schemas/Case"}}}}, "404": _err("no such case")}}},
+            # Phone calls (intake/http/calls_api.py).
+            "/api/v1/calls": {"get": {
+                "summary": "Phone calls, newest first; waiting=true: the manual transcription queue",
+                "operationId": "listCalls",
+                "parameters": [
+                    {"name": "state", "in": "query", "schema": {"type": "string", "enum": [
+                        "in_progress", "completed", "hangup_in_greeting", "hangup_in_recording", "silent",
+                        "rtp_timeout", "status_given", "failed"]}},
+                    {"name": "waiting", "in": "query", "schema": {"type": "boolean"}},
+                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}}],
+                "responses": {"200": {"description": "a page of calls (caller masked for roles that must not see it)"},
+                              "400": _err("bad filter"), "403": _err("role may not list calls")}}},
+            "/api/v1/calls/{call_id}": {"get": {
+                "summary": "A call: state, recording, transcript with word confidences, its report and case",
+                "operationId": "getCall",
+                "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the call"}, "403": _err("not this role's call"),
+                              "404": _err("no such call")}}},
+            "/api/v1/calls/{call_id}/recording": {"get": {
+                "summary": "The call's recording (16-bit 8 kHz mono WAV); operator, shift chief, auditor",
+                "operationId": "getCallRecording",
+                "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "the WAV", "content": {"audio/wav": {
+                    "schema": {"type": "string", "format": "binary"}}}},
+                              "403": _err("role may not listen"), "404": _err("no such call or no recording"),
+                              "410": _err("deleted by the retention rule")}}},
+            "/api/v1/calls/{call_id}/events": {"get": {
+                "summary": "Server-sent events: `partial` transcripts while the caller speaks, then one `final`",
+                "operationId": "getCallEvents",
+                "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "text/event-stream; each event's data is JSON",
+                                      "content": {"text/event-stream": {"schema": {"type": "string"}}}},
+                              "404": _err("no such call")}}},
+            "/api/v1/calls/{call_id}/transcript": {"post": {
+                "summary": "An operator's transcription of a queued call: runs the intake pipeline",
+                "operationId": "postCallTranscript",
+                "parameters": [{"name": "call_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                    "type": "object", "additionalProperties": False, "required": ["text"],
+                    "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 4000}}}}}},
+                "responses": {"201": {"description": "the intake answer (as POST /api/v1/reports) with call_id",
+                                      "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntakeResult"}}}},
+                              "400": _err("no text"), "403": _err("operators only"), "404": _err("no such call"),
+                              "409": _err("the call already has its report")}}},
             "/api/v1/health": {"get": {"summary": "Liveness", "operationId": "health",
                                        "responses": {"200": {"description": "up"}}}},
         },

@@ -48,6 +48,19 @@ def dumps(body) -> bytes:
     return json.dumps(body, ensure_ascii=False, default=_default).encode("utf-8")
 
 
+class RawResponse:
+    """A handler's non-JSON answer: `data` bytes sent with `content_type` (a recording), or,
+    with `streaming=True`, nothing: the handler writes to the request and finishes it itself
+    (an event stream)."""
+
+    def __init__(self, data: bytes = b"", content_type: str = "application/octet-stream",
+                 headers: dict | None = None, streaming: bool = False):
+        self.data = data
+        self.content_type = content_type
+        self.headers = headers or {}
+        self.streaming = streaming
+
+
 class JsonRouter(resource.Resource):
     """Dispatches every request below it by method and path regex."""
 
@@ -91,6 +104,16 @@ class JsonRouter(resource.Resource):
 
     def _write(self, request, status: int, body) -> None:
         if getattr(request, "_disconnected", False):
+            return
+        if isinstance(body, RawResponse):
+            if body.streaming:
+                return
+            request.setResponseCode(status)
+            request.setHeader(b"Content-Type", body.content_type.encode("latin-1"))
+            for k, v in body.headers.items():
+                request.setHeader(k.encode("latin-1"), v.encode("latin-1"))
+            request.write(body.data)
+            request.finish()
             return
         data = self._body(request, status, body)
         request.write(data)

@@ -145,17 +145,18 @@ def test_community_code_must_be_under_its_street(cfg_dir):
 
 def test_registered_section_lands_in_extra(cfg_dir):
     """A section registered by another module is parsed and its value appears in extra[stem]."""
-    (cfg_dir / "lines.yaml").write_text("lines:\n  - number: '12345'\n", encoding="utf-8")
+    # A name no real module registers: unregistering it must not remove a real section.
+    (cfg_dir / "trunks.yaml").write_text("lines:\n  - number: '12345'\n", encoding="utf-8")
 
     def parse(raw, filename):
         return tuple(x["number"] for x in raw["lines"]), []
 
-    register_section("lines.yaml", parse)
+    register_section("trunks.yaml", parse)
     try:
         cfg = load_config(cfg_dir)
     finally:
-        unregister_section("lines.yaml")
-    assert cfg.extra["lines"] == ("12345",)
+        unregister_section("trunks.yaml")
+    assert cfg.extra["trunks"] == ("12345",)
 
 
 def test_registered_section_problems_and_missing_file(cfg_dir):

@@ -21,7 +21,7 @@ class Node:
 
     def __init__(self, db_url: str, cwd: Path, extra: list[str] | None = None, timeout: float = 60):
         self.proc = subprocess.Popen(
-            [*HOTLINE, "serve", "--db", db_url, "--port", "0", *(extra or [])], cwd=cwd,
+            [*HOTLINE, "serve", "--db", db_url, "--port", "0", "--no-phones", *(extra or [])], cwd=cwd,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         self.lines: list[str] = []
         q: queue.Queue = queue.Queue()

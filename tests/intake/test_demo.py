@@ -26,3 +26,5 @@ def test_demo_sends_the_sample_day_and_summarises(tmp_path):
     assert all(counts[k] > 0 for k in ("opened", "merged", "out_of_scope", "emergency")), counts
     assert "三井街道" in text and "区应急指挥中心" in text
     assert "demo-operator" in text and "Bearer" in text
+    # The console's address and the people who can sign in to it, with their passwords.
+    assert "/console/" in text and re.search(r"demo-auditor\s+auditor\s+\S{8,}", text)

@@ -31,9 +31,8 @@ def env(api_env):
     db = api_env.app.store.db
     for dept in ("sanitation", "emergency"):
         api_env.tokens[f"department:{dept}"] = run_sync(db.do(create_token_thd, f"test-{dept}", "department", dept))
-    # api_env mounts every module of intake.app.API_MODULES; mount the loop's routes only if it did not.
-    if not any(regex.pattern.endswith("/actions/?$") for _, regex, _ in api_env.resource.routes):
-        loop_api.register(api_env.resource, config=api_env.config, db=db, clock=api_env.clock, auth=api_env.api.auth)
+    # api_env mounts every module of intake.app.API_MODULES, the loop's routes among them.
+    assert any(pattern == "/api/v1/cases/{case_id}/actions" for _, _, _, pattern in api_env.resource.routes)
     api_env.watch = loop_api.OverdueWatch(LoopStore(db), limits_of(api_env.config), calendar_of(api_env.config),
                                           api_env.clock)
     return api_env
