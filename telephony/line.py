@@ -114,6 +114,13 @@ class CapturingRTPClient(RTP.RTPClient):
 class HotlineCall(VoIPCall):
     """A pyVoIP call whose RTP clients capture raw payloads."""
 
+    def __del__(self):
+        # pyVoIP's finalizer releases ports by inspecting threads under the phone's lock; run by
+        # the garbage collector inside another thread's start-up it deadlocked a whole process
+        # (seen in the test suite: Thread.start waiting forever). Finalizers must not take locks.
+        # Ports of ended calls are reclaimed by pyVoIP's own request_port -> release_ports().
+        pass
+
     def create_rtp_clients(self, codecs, ip, port, request, baseport) -> None:
         """Same as pyVoIP's, with CapturingRTPClient (created before answer(), so no packet is
         missed)."""
