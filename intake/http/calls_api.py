@@ -26,6 +26,7 @@ from twisted.application import service
 from twisted.internet import defer, task
 from twisted.logger import Logger
 
+from intake.http.params import int_arg, with_principal
 from intake.auth import AuthError, require
 from intake.channels.phone import AlreadyReported, IntakeSink, NotReportable, channel_for, final_event
 from intake.db import call_store as cs
@@ -84,13 +85,7 @@ class CallsApi:
         r.add("POST", "/api/v1/calls/{call_id}/transcript", self._auth(self.post_transcript))
 
     def _auth(self, handler):
-        @defer.inlineCallbacks
-        def run(request, **params):
-            principal = yield self.auth.principal(request)
-            result = yield handler(request, principal, **params)
-            return result
-        run.__doc__ = handler.__doc__
-        return run
+        return with_principal(self.auth, handler)
 
     @defer.inlineCallbacks
     def _call(self, principal, call_id: str) -> dict:
@@ -110,8 +105,8 @@ class CallsApi:
         args = {k.decode(): v[-1].decode("utf-8", "replace") for k, v in request.args.items()}
         errors = [FieldError(k, "unknown query parameter")
                   for k in sorted(set(args) - {"state", "waiting", "limit", "offset"})]
-        limit = _int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
-        offset = _int_arg(args, "offset", 0, 0, 10 ** 9, errors)
+        limit = int_arg(args, "limit", 50, 1, MAX_PAGE, errors)
+        offset = int_arg(args, "offset", 0, 0, 10 ** 9, errors)
         waiting = args.get("waiting")
         if waiting is not None and waiting not in ("true", "false"):
             errors.append(FieldError("waiting", "must be true or false"))
@@ -224,14 +219,6 @@ class CallsApi:
         return (200 if result.replayed else 201), body
 
 
-def _int_arg(args: dict, name: str, default: int, lo: int, hi: int, errors: list) -> int:
-    if name not in args:
-        return default
-    v = args[name]
-    if not v.lstrip("-").isdigit() or not lo <= int(v) <= hi:
-        errors.append(FieldError(name, f"must be an integer between {lo} and {hi}"))
-        return default
-    return int(v)
 
 
 class RecordingRetention(service.Service):

@@ -33,6 +33,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server, static
 
+from intake.http.params import with_principal
 from intake.auth import (ROLES, SESSION_COOKIE, SESSION_SECONDS, AuthError, require, session_cookie,
                          sign_in_thd, sign_out_thd)
 from intake.db.console_store import ConsoleRefused, ConsoleStore
@@ -165,13 +166,7 @@ class ConsoleApi:
         r.add("GET", "/api/v1/console/cases/{case_id}/photos", self._auth(self.list_photos))
 
     def _auth(self, handler):
-        @defer.inlineCallbacks
-        def run(request, **params):
-            principal = yield self.auth.principal(request)
-            result = yield handler(request, principal, **params)
-            return result
-        run.__doc__ = handler.__doc__
-        return run
+        return with_principal(self.auth, handler)
 
     def now(self) -> dt.datetime:
         """The injected clock's time."""
