@@ -9,20 +9,7 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(kamailio sip-tester baresip espeak-ng sox)
 
-need_apt=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  else
-    echo "setup-telephony: missing Debian packages ${need_apt[*]} (run as root to install them)" >&2
-    exit 1
-  fi
-fi
+bash scripts/apt-install.sh "${APT_PACKAGES[@]}"
 # kamailio's Debian package starts a system service on 5060; the tests run their own instance
 # on free ports, so the system one is not needed (and must not hold 5060 for a real deployment
 # on the same host). Stopping it is harmless when it is not running or there is no systemd.

@@ -9,19 +9,7 @@ cd "$(dirname "$0")/.."
 # chromium + chromium-driver: the consoles' browser tests (tests/console) drive Debian's Chromium.
 APT_PACKAGES=(postgresql wrk fonts-wqy-microhei chromium chromium-driver)
 
-need_apt=()
-for p in "${APT_PACKAGES[@]}"; do
-  dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p")
-done
-if [ ${#need_apt[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
-  else
-    echo "setup: missing Debian packages ${need_apt[*]} (run as root to install them)" >&2
-  fi
-fi
+bash scripts/apt-install.sh "${APT_PACKAGES[@]}"
 
 PY=${PYTHON:-}
 if [ -z "$PY" ]; then
