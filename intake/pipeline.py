@@ -162,6 +162,13 @@ class IntakePipeline:
         if outcome != "merge":
             a = self.router.route(d.code, d.street, d.emergency)
             plan.update(department_id=a.department_id, level=a.level, routing_reasons=tuple(a.reasons))
+        elif d.emergency:
+            # A report that makes an existing case an emergency: the store sends a case still
+            # waiting for dispatch to the emergency chain at once (as a new emergency would be)
+            # and records the alert on a case a department already works on.
+            a = self.router.route(d.code, d.street, True)
+            plan["emergency_route"] = {"department_id": a.department_id, "level": a.level,
+                                       "reasons": tuple(a.reasons)}
         return plan
 
 

@@ -49,6 +49,8 @@ STATES = {
     CLOSED: "已结案", REJECTED: "不予受理", VOIDED: "已作废",
 }
 FINAL = frozenset({CLOSED, REJECTED, VOIDED})
+# States of a case that no department has been given yet.
+BEFORE_DISPATCH = frozenset({OPEN, ACCEPTED, REGISTERED})
 ACTIVE = frozenset(STATES) - FINAL
 # States where a department works on the case (and may ask for a return, extension or parking).
 WORKING = (DISPATCHED, HANDLING)

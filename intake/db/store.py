@@ -344,7 +344,7 @@ def _merge_into_case(conn, case_id: int, report: IncomingReport, d: DecisionReco
                 "old": case["code"], "new": report.code, "why": "an inspector's code is authoritative"})
     if d.emergency and not case["emergency"]:
         values["emergency"] = True
-        _event(conn, case_id, now, actor, "emergency", {"report_id": report_id})
+        _escalate(conn, case, values, report_id, plan.get("emergency_route"), now, actor)
     hot_reports, hot_days = plan.get("hot_rule", (3, 3))
     if not case["hot"]:
         recent = conn.execute(
@@ -363,6 +363,31 @@ def _merge_into_case(conn, case_id: int, report: IncomingReport, d: DecisionReco
                                               for p in new_spots])
     conn.execute(t.case_places.update().where(t.case_places.c.case_id == case_id)
                  .values(last_report_at=values["last_report_at"]))
+
+
+def _escalate(conn, case, values: dict, report_id: int, route: dict | None, now: dt.datetime, actor: str) -> None:
+    """A merged report made `case` an emergency (国办发〔2022〕12号: such reports go to the emergency
+    chain at once). A case no department has yet is registered and dispatched to the emergency
+    unit now, as a new emergency would be; a case a department already works on (or one parked,
+    in arbitration or closed) keeps its state and department, and the alert is recorded on it.
+    """
+    case_id = case["id"]
+    unit = (route or {}).get("department_id")
+    if case["status"] in wf.BEFORE_DISPATCH and unit:
+        why = "a merged report is an emergency: registered and dispatched to the emergency chain at once"
+        values.update(status=wf.DISPATCHED, department_id=unit, level=(route or {}).get("level") or case["level"])
+        _event(conn, case_id, now, actor, "emergency", {"report_id": report_id, "escalated": True})
+        _event(conn, case_id, now, actor, "routed", {"department_id": unit, "level": values["level"],
+                                                     "reasons": list((route or {}).get("reasons", ()))})
+        _event(conn, case_id, now, "system", "registered", {"reason": why})
+        count = conn.execute(sa.select(sa.func.count()).select_from(t.case_events).where(
+            t.case_events.c.case_id == case_id, t.case_events.c.kind == "dispatched")).scalar_one() + 1
+        _event(conn, case_id, now, "system", "dispatched", {"department": unit, "count": count, "reason": why})
+    else:
+        _event(conn, case_id, now, actor, "emergency", {
+            "report_id": report_id, "escalated": False, "alert": unit, "status": case["status"],
+            "department": case["department_id"],
+            "reason": "the case is already past dispatch: its department keeps it; the emergency unit is alerted"})
 
 
 def _event(conn, case_id: int, at: dt.datetime, actor: str, kind: str, detail: dict) -> None:

@@ -93,3 +93,43 @@ def test_coordinates_place_a_report_in_its_grid(api_env):
     assert body["location"]["grid"] == grid.id
     assert body["location"]["community"] == grid.community_code
     assert body["location"]["street"] == api_env.config.district.streets[grid.street_code].name
+
+
+def test_an_emergency_merged_into_a_waiting_case_sends_it_to_the_emergency_chain(api_env):
+    """A cover reported missing, then someone falls in: the waiting case is dispatched to the emergency unit."""
+    a = post(api_env, channel="sms", external_id="s-cover", received_at="2026-11-27T08:00:00+08:00",
+             text="东南花苑门口的下水道井盖没有了，晚上很危险")
+    assert a["outcome"] == "opened" and a["classification"]["emergency"] is False
+    b = post(api_env, channel="110", external_id="110-cover", received_at="2026-11-27T09:00:00+08:00",
+             text="110转办：报警人称东南花苑门口下水道井盖缺失，一名老人不慎掉入井中，请相关部门立即处理。")
+    assert b["classification"]["emergency"] is True
+    assert b["case"]["id"] == a["case"]["id"], b["reasons"]
+    emergency_units = {d.id for d in api_env.config.departments.values() if d.kind == "emergency"}
+    _, case = api_env.call("GET", f"/api/v1/cases/{a['case']['id']}")
+    assert case["emergency"] is True
+    assert case["status"] == "dispatched"
+    assert case["department"] in emergency_units
+    kinds = [e["kind"] for e in case["history"]]
+    assert kinds.count("dispatched") == 1 and "emergency" in kinds
+
+
+def test_an_emergency_merged_into_a_worked_case_keeps_its_department_and_records_the_alert(api_env):
+    """A case already with a department stays there; the emergency flag and the alert are recorded."""
+    a = post(api_env, channel="sms", external_id="s-cover2", received_at="2026-11-27T08:00:00+08:00",
+             text="东南花苑门口的下水道井盖没有了，晚上很危险")
+    case_id = a["case"]["id"]
+    # Move the case on to a department the way the loop does (accept, register, dispatch).
+    for action, role in (("accept", "operator"), ("register", "shift_chief"), ("dispatch", "dispatcher")):
+        status, body = api_env.call("POST", f"/api/v1/cases/{case_id}/actions", {"action": action}, role=role)
+        assert status == 200, (action, body)
+    _, worked = api_env.call("GET", f"/api/v1/cases/{case_id}")
+    assert worked["status"] == "dispatched"
+    b = post(api_env, channel="110", external_id="110-cover2", received_at="2026-11-27T09:00:00+08:00",
+             text="110转办：报警人称东南花苑门口下水道井盖缺失，一名老人不慎掉入井中，请相关部门立即处理。")
+    assert b["case"]["id"] == case_id and b["classification"]["emergency"] is True
+    _, case = api_env.call("GET", f"/api/v1/cases/{case_id}")
+    assert case["emergency"] is True
+    assert case["status"] == "dispatched" and case["department"] == worked["department"]
+    alert = [e for e in case["history"] if e["kind"] == "emergency"]
+    assert len(alert) == 1 and alert[0]["detail"]["escalated"] is False and alert[0]["detail"]["alert"]
+    assert [e["kind"] for e in case["history"]].count("dispatched") == 1
