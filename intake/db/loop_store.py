@@ -232,7 +232,8 @@ class LoopStore:
         return self.db.do(thd)
 
     def messages(self, case_id: int | None = None, kind: str | None = None, limit: int = 50, offset: int = 0):
-        """Outgoing messages, newest first, and their total."""
+        """Outgoing messages, newest first, and their total; replies that belong to no case (an
+        unknown case number, an out-of-scope answer) are listed too, with no case number."""
         def thd(conn):
             conds = []
             if case_id is not None:
@@ -242,7 +243,7 @@ class LoopStore:
             where = sa.and_(*conds) if conds else sa.true()
             total = conn.execute(sa.select(sa.func.count()).select_from(t.outbound_messages).where(where)).scalar_one()
             rows = conn.execute(sa.select(t.outbound_messages, t.cases.c.number)
-                                .join(t.cases, t.cases.c.id == t.outbound_messages.c.case_id).where(where)
+                                .outerjoin(t.cases, t.cases.c.id == t.outbound_messages.c.case_id).where(where)
                                 .order_by(t.outbound_messages.c.id.desc()).limit(limit).offset(offset)).mappings()
             return total, [dict(r) for r in rows]
         return self.db.do(thd)

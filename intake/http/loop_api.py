@@ -209,8 +209,8 @@ class LoopApi:
                 errors.append(FieldError("case", "a case id is a positive integer"))
             else:
                 case_id = int(args["case"])
-        if args.get("kind") not in (None, "receipt", "result"):
-            errors.append(FieldError("kind", "receipt or result"))
+        if args.get("kind") not in (None, "receipt", "result", "reply"):
+            errors.append(FieldError("kind", "receipt, result or reply"))
         limit = _int(args, "limit", 50, 1, MAX_PAGE, errors)
         offset = _int(args, "offset", 0, 0, 10 ** 9, errors)
         if errors:

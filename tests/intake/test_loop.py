@@ -395,3 +395,22 @@ def test_outbox_seam_for_the_sms_gateway(env):
     _, msgs = env.call("GET", "/api/v1/messages", role="operator")
     sent = {m["recipient"]: m["sent_at"] for m in msgs["items"]}
     assert sent["13900000001"].startswith("2026-11-27T01:05") and sent["13900000002"] is None
+
+
+def test_replies_without_a_case_are_listed_with_the_others(env):
+    """An SMS answer to an unknown case number belongs to no case; the message list still shows it."""
+    import datetime as dt
+
+    from intake.db.pool import run_sync
+    from intake.db.sms_store import SmsStore
+    case_id = new_case(env)
+    at = dt.datetime(2026, 11, 27, 1, 10, tzinfo=dt.timezone.utc)
+    run_sync(SmsStore(env.app.store.db).enqueue(recipient="13900000009", kind="reply",
+                                                text="没有找到编号为 X 的案件", now=at))
+    _, msgs = env.call("GET", "/api/v1/messages", role="operator")
+    by_recipient = {m["recipient"]: m for m in msgs["items"]}
+    assert msgs["total"] == len(msgs["items"]) == 2
+    assert by_recipient["13900000009"]["case_id"] is None and by_recipient["13900000009"]["case_number"] is None
+    assert by_recipient["13900000001"]["case_id"] == case_id
+    _, replies = env.call("GET", "/api/v1/messages", args={"kind": "reply"}, role="operator")
+    assert [m["recipient"] for m in replies["items"]] == ["13900000009"]
