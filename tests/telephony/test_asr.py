@@ -32,6 +32,7 @@ def feed_in_steps(live: LiveTranscription, pcm: bytes, step_bytes: int = 8000) -
         chunk = pcm[i:i + step_bytes]
         target = live.audio_bytes + len(chunk)
         live.feed(chunk)
+        live.flush()            # a step shorter than the pool's chunk is recognised now too
         testing.wait_for(lambda: live.audio_bytes >= target or live.error is not None, 20,
                          interval_s=0.005, what="recogniser to take a chunk")
     assert live.error is None
@@ -164,3 +165,140 @@ def test_parallel_streams_share_one_model(vosk_engine, utterance):
         pool.shutdown()
     for r in results:
         check_transcript_shape(r, len(utterance) / 16000)
+
+
+class LoggingEngine:
+    """A fake engine whose streams log (stream name, bytes) for every recogniser call;
+    `gate` (a threading.Event), when set on the engine, holds the first accept until set."""
+
+    name = "fake"
+    available = True
+
+    def __init__(self):
+        import threading
+        self.log: list[tuple[str, int]] = []
+        self.gate = None
+        self.entered = threading.Event()
+        self.names = iter("ABCDEFGH")
+
+    def open_stream(self, sample_rate=8000):
+        """A logging stream."""
+        engine, name = self, next(self.names)
+
+        class Stream:
+            def accept(self, pcm):
+                engine.entered.set()
+                if engine.gate is not None:
+                    gate, engine.gate = engine.gate, None
+                    assert gate.wait(10)
+                engine.log.append((name, len(pcm)))
+                return ""
+
+            def finish(self):
+                engine.log.append((name, -1))
+                return Transcript()
+        return Stream()
+
+    def close(self):
+        """Nothing."""
+
+
+def test_live_stream_gathers_frames_into_chunks_before_recognising():
+    """20 ms frames are not handed to the recogniser one by one: nothing goes until a chunk
+    (chunk_ms) has built up, then chunk-sized pieces; flush() sends a short remainder and
+    finish() the rest, so every byte is recognised exactly once, in order."""
+    engine = LoggingEngine()
+    pool = TranscriptionPool(engine, workers=1, chunk_ms=100)      # 1600 bytes
+    try:
+        live = pool.open(lambda t: None)
+        for _ in range(4):
+            live.feed(b"\x01\x00" * 160)                             # 4 x 320 bytes < 1600
+        assert live.chunks == 0 and not live._running and engine.log == []
+        live.feed(b"\x01\x00" * 160)                                 # 1600: one piece
+        testing.wait_for(lambda: live.chunks == 1, 5, interval_s=0.005, what="first piece")
+        assert engine.log == [("A", 1600)]
+        live.feed(b"\x01\x00" * 100)
+        live.flush()
+        testing.wait_for(lambda: live.chunks == 2, 5, interval_s=0.005, what="flushed piece")
+        for _ in range(7):
+            live.feed(b"\x01\x00" * 160)
+        live.finish().result(5)
+    finally:
+        pool.shutdown()
+    sizes = [n for _, n in engine.log]
+    assert sizes[:2] == [1600, 200] and sizes[-1] == -1
+    assert sum(sizes[2:-1]) == 7 * 320 and all(n >= 1600 for n in sizes[2:-2])
+    assert live.audio_bytes == 1600 + 200 + 7 * 320
+    assert live.final_lag_s is not None and live.final_lag_s >= 0
+
+
+def test_streams_share_workers_in_turn():
+    """With more live streams than workers, a stream that has fallen behind gives its worker
+    up after each piece: another stream's waiting piece is recognised before its next one
+    (a stream used to keep the worker until it had caught up, starving the others)."""
+    import threading
+    engine = LoggingEngine()
+    gate = engine.gate = threading.Event()
+    pool = TranscriptionPool(engine, workers=1, max_streams=2, chunk_ms=10)  # 160 bytes
+    try:
+        a, b = pool.open(lambda t: None), pool.open(lambda t: None)
+        a.feed(b"\x00" * 160)
+        assert engine.entered.wait(5)                                # A's first piece holds the worker
+        a.feed(b"\x00" * 160)
+        a.feed(b"\x00" * 160)
+        b.feed(b"\x00" * 160)
+        gate.set()
+        a.finish().result(5)
+        b.finish().result(5)
+    finally:
+        pool.shutdown()
+    order = [name for name, n in engine.log if n != -1]
+    assert order[:3] == ["A", "B", "A"], engine.log
+
+
+def test_recogniser_timings_are_kept(vosk_engine, utterance):
+    """A live stream reports its wall and CPU real-time factors, the time to open the
+    recogniser (not counted in the RTF, as in a plain use of vosk) and how long a piece waited
+    for a worker; all plausible for real vosk."""
+    pool = TranscriptionPool(vosk_engine, workers=2)
+    try:
+        live = pool.open(lambda t: None)
+        feed_in_steps(live, utterance, step_bytes=3200)
+        live.finish().result(30)
+    finally:
+        pool.shutdown()
+    assert live.chunks >= len(utterance) // 3200
+    assert 0 < live.cpu_rtf < 2 and 0 < live.rtf < 3
+    assert live.cpu_s <= live.busy_s * 1.5
+    assert 0 < live.open_s < 5 and live.max_wait_s < 5
+
+
+def test_vosk_stream_asks_for_partials_every_partial_ms_of_audio(vosk_engine, utterance):
+    """With partial_ms 400 and 200 ms pieces, vosk is asked for a partial result after every
+    second piece (half the calls into vosk beyond AcceptWaveform); 0 asks after every piece.
+    Both give a running text and the same final transcript shape."""
+    from telephony.asr import VoskStream
+
+    class Counting:
+        """Proxy counting PartialResult calls on the real recogniser."""
+        def __init__(self, rec):
+            self.rec, self.partials = rec, 0
+
+        def PartialResult(self):
+            self.partials += 1
+            return self.rec.PartialResult()
+
+        def __getattr__(self, name):
+            return getattr(self.rec, name)
+
+    pieces = [utterance[i:i + 3200] for i in range(0, len(utterance), 3200)]
+    counts, texts = {}, {}
+    for partial_ms in (400, 0):
+        stream = VoskStream(vosk_engine.model, 8000, partial_ms)
+        stream._rec = proxy = Counting(stream._rec)
+        texts[partial_ms] = [stream.accept(p) for p in pieces]
+        counts[partial_ms] = proxy.partials
+        check_transcript_shape(stream.finish(), len(utterance) / 16000)
+    assert counts[0] >= len(pieces) - 3          # every piece but those that ended a segment
+    assert counts[400] <= (len(pieces) + 1) // 2 and counts[400] >= counts[0] // 2 - 2
+    assert any(texts[400]) and any(texts[0])

@@ -74,3 +74,29 @@ def test_committed_scenario_matches_the_generator():
     assert committed == testing.uac_scenario(
         dtmf_pcaps=("/usr/share/sip-tester/dtmf_2833_1.pcap",), audio="caller.ulaw",
         pause_after_ms=9000, pai="13912345678")
+
+
+def test_keepalive_and_asr_chunk_keys_are_checked():
+    """The keepalive keys (0 switches it off), the retry, asr.chunk_ms and asr.partial_ms are
+    read from the file; nonsense values are refused naming the key."""
+    base = {"lines": [{"hotline": "12345", "username": "a"}]}
+    cfg, problems = parse_lines({**base, "timeouts": {"keepalive_interval_s": 0,
+                                                      "reregister_retry_s": 3},
+                                 "asr": {"chunk_ms": 100, "partial_ms": 0}}, "f")
+    assert problems == []
+    assert cfg.timeouts.keepalive_interval_s == 0 and cfg.timeouts.reregister_retry_s == 3
+    assert cfg.asr.chunk_ms == 100 and cfg.asr.partial_ms == 0
+    defaults, _ = parse_lines(base, "f")
+    assert defaults.timeouts.keepalive_interval_s == 5.0 and defaults.asr.chunk_ms == 200
+    cases = [({"timeouts": {"keepalive_interval_s": 0.1}}, "timeouts.keepalive_interval_s", "too often"),
+             ({"timeouts": {"keepalive_interval_s": -1}}, "timeouts.keepalive_interval_s", "outside"),
+             ({"timeouts": {"keepalive_interval_s": 2, "keepalive_timeout_s": 2}},
+              "timeouts.keepalive_timeout_s", "shorter than"),
+             ({"timeouts": {"reregister_retry_s": "soon"}}, "timeouts.reregister_retry_s", "number"),
+             ({"asr": {"chunk_ms": 5}}, "asr.chunk_ms", "outside"),
+             ({"asr": {"chunk_ms": 0.5}}, "asr.chunk_ms", "integer"),
+             ({"asr": {"partial_ms": -1}}, "asr.partial_ms", "outside")]
+    for extra, key, words in cases:
+        cfg, problems = parse_lines({**base, **extra}, "lines.yaml")
+        assert cfg is None and [k for k, _ in problems] == [key], (extra, problems)
+        assert problems[0][1].startswith(f"lines.yaml: {key}: ") and words in problems[0][1]

@@ -43,19 +43,24 @@ class FakeLine:
 
 
 def test_watchdog_reregisters_on_each_tick_and_survives_failures(reactor_thread):
-    """Each tick of the injected clock re-registers the line; a failing REGISTER is counted
-    and retried at the next tick instead of stopping the watchdog; stop stops the phone."""
-    line = FakeLine([TimeoutError("no answer"), True])
+    """Each tick of the injected clock re-registers the line (in the reactor's thread pool);
+    a failing REGISTER is counted and retried after retry_s instead of stopping the watchdog
+    or waiting for the next tick; stop stops the phone."""
+    line = FakeLine([TimeoutError("no answer"), True, True])
     clock = task.Clock()
-    svc = LineService(line, reactor_thread, clock=clock, reregister_interval_s=30)
+    svc = LineService(line, reactor_thread, clock=clock, reregister_interval_s=30, retry_s=5)
     blockingCallFromThread(reactor_thread, svc.startService)
     assert line.calls == 0                  # nothing before the first interval
     blockingCallFromThread(reactor_thread, clock.advance, 30)
     testing.wait_for(lambda: line.calls == 1 and not svc._busy, 5, what="first tick")
-    assert svc.failures == 1
-    blockingCallFromThread(reactor_thread, clock.advance, 30)
-    testing.wait_for(lambda: line.calls == 2 and not svc._busy, 5, what="second tick")
-    assert svc.failures == 1
+    assert svc.failures == 1 and svc.need_register
+    blockingCallFromThread(reactor_thread, clock.advance, 5)
+    testing.wait_for(lambda: line.calls == 2 and not svc._busy, 5, what="the retry")
+    assert svc.failures == 1 and not svc.need_register
+    blockingCallFromThread(reactor_thread, clock.advance, 25)
+    testing.wait_for(lambda: line.calls == 3 and not svc._busy, 5, what="second tick")
+    assert [reason for _, reason, _ in svc.history] == [
+        "periodic refresh", "retry of a failed REGISTER", "periodic refresh"]
     blockingCallFromThread(reactor_thread, svc.stopService)
     assert line.stopped
 
