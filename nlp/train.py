@@ -58,6 +58,8 @@ class TrainParams:
     oos_weight: float = 0.5       # class weight of OUT relative to the matters (OUT has many examples)
     balance: float = 0.5          # exponent of the inverse-frequency class weights (0 = none)
     centroid_weight: float = 2.0  # weight of the nearest-centroid vote added to the SVM scores
+    major_weight: float = 1.0     # weight of the major-class scorer folded into every matter of that class (0 = off)
+    major_C: float = 1.0          # LinearSVC regularisation of the major-class scorer
 
     def as_dict(self) -> dict:
         """Parameters as a plain dict (for the version hash and the model file)."""
@@ -93,6 +95,11 @@ def _taxonomy_examples(taxonomy) -> list[tuple[str, str]]:
         if e.name.endswith("异常"):
             out.append((e.name[:-2] + "坏了", code))
     return out
+
+
+def _major(label: str) -> str:
+    """The major class of a label: a matter code's first two digits; OUT is its own class."""
+    return label if label == OUT_OF_SCOPE else label[:2]
 
 
 def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
@@ -203,6 +210,20 @@ def train_model(
             norms = np.linalg.norm(cent, axis=1, keepdims=True)
             cent = np.divide(cent, norms, out=np.zeros_like(cent), where=norms > 0)
             W += params.centroid_weight * cent.T
+        if params.major_weight:
+            # A second SVM over the major classes (the code's first two digits, OUT its own
+            # class) pools the examples of all matters of a class; adding its score to each of
+            # the class's matters is a linear term too, so inference does not change.
+            groups = sorted({_major(l) for l in labels})
+            g_of = np.array([groups.index(_major(l)) for l in labels])
+            gsvm = LinearSVC(C=params.major_C, random_state=seed, max_iter=2000)
+            gsvm.fit(X[mask], g_of[y[mask]])
+            GW = np.zeros((len(vocab), len(groups)), dtype=np.float32)
+            Gb = np.zeros(len(groups), dtype=np.float32)
+            GW[:, gsvm.classes_] = gsvm.coef_.T.astype(np.float32)
+            Gb[gsvm.classes_] = gsvm.intercept_.astype(np.float32)
+            W += params.major_weight * GW[:, g_of]
+            b += params.major_weight * Gb[g_of]
         return W, b
 
     W, b = fit_linear(fit_mask)

@@ -54,3 +54,32 @@ def test_training_is_reproducible(tmp_path, nlp_setup):
     a.save(tmp_path / "m.pkl")
     from nlp.classifier import MatterModel
     assert MatterModel.load(tmp_path / "m.pkl").version == a.version
+
+
+def test_major_class_scorer_is_shared_by_the_matters_of_a_class(tmp_path, nlp_setup):
+    """The major-class scorer adds one term per class: the same to both lamp matters, another to the rest.
+
+    Trained with and without it (same seed), the difference of the weights must be one column per
+    major class (01 for 01037 路灯 and 01038 地灯, 06 for 06042, 09 for 09006, OUT): equal inside a class,
+    different between classes, so a class's examples lift all of its matters together.
+    """
+    import dataclasses
+
+    from nlp.train import DEFAULT_PARAMS, train_model
+    corpus = _small_corpus(tmp_path)
+    with open(corpus / "written" / "x.jsonl", "a", encoding="utf-8") as f:
+        for t in ["广场的地灯不亮了", "地上埋的灯罩碎了", "地灯玻璃被踩裂", "草坪里的地灯进水了", "地埋灯全黑", "步道上的地灯坏了"]:
+            f.write(json.dumps({"text": t, "code": "01038", "style": "sms"}, ensure_ascii=False) + "\n")
+    on = train_model(nlp_setup.taxonomy, (), corpus_dir=corpus, seed=1,
+                     params=dataclasses.replace(DEFAULT_PARAMS, major_weight=1.0)).model
+    off = train_model(nlp_setup.taxonomy, (), corpus_dir=corpus, seed=1,
+                      params=dataclasses.replace(DEFAULT_PARAMS, major_weight=0.0)).model
+    assert on.version != off.version
+    labels = list(on.labels)
+    diff = on.W - off.W
+    col = {l: diff[:, labels.index(l)] for l in ("01037", "01038", "06042", "09006", "OUT")}
+    assert np.allclose(col["01037"], col["01038"])
+    assert np.abs(col["01037"]).max() > 0
+    assert not np.allclose(col["01037"], col["06042"])
+    assert not np.allclose(col["06042"], col["09006"])
+    assert not np.allclose(col["09006"], col["OUT"])
