@@ -43,6 +43,8 @@ class ReportAnalyser:
         self.pipeline = model.pipeline(self.places)
         self.finder = PlaceFinder(self.places)
         self._place_words = frozenset(n for p in self.places for n in (p.name, *p.aliases))
+        # Tokens that never describe the matter, in one set: one lookup per token.
+        self._not_content = self.pipeline.stopwords | self._place_words
         # Topic words of each agency, longest first, for a direct match in the text.
         topics = []
         for aid, agency in self.agencies.items():
@@ -88,17 +90,25 @@ class ReportAnalyser:
         return out
 
     def analyse(self, text: str, channel: str | None = None, code_hint: str | None = None,
-                address: str | None = None, street_hint: str | None = None) -> Analysis:
-        """Classify and locate one report. Never raises on odd text (empty text abstains)."""
+                address: str | None = None, street_hint: str | None = None, *, detail: bool = True) -> Analysis:
+        """Classify and locate one report. Never raises on odd text (empty text abstains).
+
+        `detail=False` is for callers that read only the decisions (`hotline classify`): the
+        explanations are left out (`Classification.reasons`, `Location.reasons` and `tokens` are
+        empty); every decision field is the same as with the default `detail=True`.
+        """
         text = text if isinstance(text, str) else ""
         # Open311 caps a description at 4,000 characters; past that a report says nothing new
         # about its matter, and a pasted megabyte must not stall a worker thread.
         text = text[:MAX_CHARS]
         prepared: Prepared = self.pipeline.prepare(text, channel)
-        scores = self.model.score(prepared)
+        vector = self.model.vector(prepared)
+        scores = self.model.score(prepared, vector)
         candidates = self._candidates(scores.labels, scores.probs)
+        # Why `detail`: the content tokens (~6 us) and the reason strings (~2 us) were spent for
+        # nothing when the caller only writes out the decisions.
         reasons: list[str] = []
-        if prepared.fixes:
+        if detail and prepared.fixes:
             reasons.append("heard as: " + ", ".join(f"{a}->{b}" for a, b in prepared.fixes))
 
         cues = emergency_cues(prepared.text)
@@ -112,29 +122,32 @@ class ReportAnalyser:
         agency = None
         if hint:
             code, confidence, abstain, out_of_scope = hint, 1.0, False, False
-            reasons.append(f"code {hint} given by the inspector")
+            if detail:
+                reasons.append(f"code {hint} given by the inspector")
         elif top_label == OUT_OF_SCOPE and not emergency and prepared.text:
             code, confidence, abstain, out_of_scope = None, top_p, top_p < self.review_threshold, True
-            model_agency, agency_prob = self.model.agency(prepared)
+            model_agency, agency_prob = self.model.agency(prepared, vector)
             agency, why = self._agency(prepared.text, model_agency, agency_prob)
-            reasons.append(f"out of scope p={top_p:.2f}")
-            reasons.append(why)
+            if detail:
+                reasons.append(f"out of scope p={top_p:.2f}")
+                reasons.append(why)
         else:
             out_of_scope = False
             if candidates:
                 code, confidence = candidates[0].code, candidates[0].confidence
             else:
                 code, confidence = None, 0.0
-            if top_label == OUT_OF_SCOPE:
+            if detail and top_label == OUT_OF_SCOPE:
                 reasons.append(f"out of scope p={top_p:.2f} overridden: emergency keeps the closest matter")
             if not prepared.text:
                 # Nothing but fillers or punctuation: the "best" code is only the model's prior.
                 confidence = 0.0
-                reasons.append("no words to classify")
+                if detail:
+                    reasons.append("no words to classify")
             abstain = confidence < self.review_threshold or code is None
-            if code and prepared.text:
+            if detail and code and prepared.text:
                 reasons.append(f"matter {code} p={confidence:.2f}")
-        if code_hint and not hint:
+        if detail and code_hint and not hint:
             reasons.append(f"inspector code {code_hint!r} is not a matter code: ignored")
         name = self.taxonomy.matters[code].name if code else None
 
@@ -142,12 +155,12 @@ class ReportAnalyser:
         if isinstance(address, str) and address.strip():
             where, sounds = self.pipeline.prepare(address).text + " " + where, None
         location = self.finder.locate(where, street_hint=street_hint if isinstance(street_hint, str) else None,
-                                      sounds=sounds) if where or street_hint else Location()
+                                      sounds=sounds, detail=detail) if where or street_hint else Location()
 
         classification = Classification(
             code=code, name=name, confidence=round(float(confidence), 4), abstain=bool(abstain),
             candidates=tuple(candidates), out_of_scope=out_of_scope, agency=agency, emergency=emergency,
             model_version=self.model.version, emergency_reasons=tuple(emergency_reasons), reasons=tuple(reasons),
         )
-        tokens = content_tokens(prepared.tokens, self.pipeline.stopwords, self._place_words)
+        tokens = content_tokens(prepared.tokens, self._not_content) if detail else ()
         return Analysis(classification=classification, location=location, normalised_text=prepared.text, tokens=tokens)

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nlp.dataset import OUT_OF_SCOPE
-from nlp.features import Prepared, TextPipeline, Vocabulary, feature_list
+from nlp.features import Prepared, TextPipeline, Vocabulary
 
 __all__ = ["MatterModel", "Scores", "ModelError", "DEFAULT_MODEL_PATH", "FORMAT"]
 
@@ -48,9 +48,12 @@ class Scores:
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max()
-    e = np.exp(z)
-    return e / e.sum()
+    """Softmax of a fresh array, computed in place (callers pass a temporary they do not keep)."""
+    # The ufuncs' reduce directly: what z.max() and z.sum() call, minus their Python wrappers.
+    z -= np.maximum.reduce(z)
+    np.exp(z, out=z)
+    z /= np.add.reduce(z)
+    return z
 
 
 class MatterModel:
@@ -102,41 +105,56 @@ class MatterModel:
         return cls(state)
 
     # -- scoring -----------------------------------------------------------------------------
-    def raw_scores(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def vector(self, prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
+        """The (columns, values) TF-IDF vector of one prepared text, as training builds it.
+
+        `score` and `agency` accept it, so a caller that needs both computes it once.
+        """
+        return self.vocab.vector_of_prepared(prepared)
+
+    def raw_scores(self, prepared: Prepared, vector=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(label scores, columns, values) of one prepared text."""
-        cols, vals = self.vocab.vector_of_list(feature_list(prepared))
+        cols, vals = self.vector(prepared) if vector is None else vector
         if len(cols):
-            s = vals @ self.W[cols] + self.b
+            # take() gathers the same rows as W[cols] with less overhead.
+            s = vals @ self.W.take(cols, axis=0) + self.b
         else:
             s = self.b.copy()
         return s, cols, vals
 
-    def score(self, prepared: Prepared) -> Scores:
-        """Calibrated probabilities of the best labels and the emergency probability of one text."""
-        s, cols, vals = self.raw_scores(prepared)
-        p = _softmax(s / self.temperature)
+    def score(self, prepared: Prepared, vector=None) -> Scores:
+        """Calibrated probabilities of the best labels and the emergency probability of one text.
+
+        `vector`: the text's `vector(prepared)` when the caller has it already.
+        """
+        s, cols, vals = self.raw_scores(prepared, vector)
+        s /= self.temperature  # s is this call's own array
+        p = _softmax(s)
         # Only the best labels are ever looked at (top 3 matters + OUT): no full sort.
         k = min(TOP_K, len(p))
-        top = np.argpartition(-p, k - 1)[:k]
-        order = top[np.argsort(-p[top])]
-        em = float(vals @ self.em_w[cols] + self.em_b) if len(cols) else self.em_b
+        neg = -p
+        # Array methods: what np.argpartition / np.argsort call, minus their Python wrappers.
+        top = neg.argpartition(k - 1)[:k]
+        order = top[neg[top].argsort()]
+        em = float(vals @ self.em_w.take(cols) + self.em_b) if len(cols) else self.em_b
         em_prob = float(1.0 / (1.0 + np.exp(-em)))
         labels = self.labels
         return Scores(
-            labels=tuple(labels[i] for i in order),
+            labels=tuple(map(labels.__getitem__, order.tolist())),
             probs=tuple(p[order].tolist()),
             emergency_prob=em_prob,
         )
 
-    def agency(self, prepared: Prepared) -> tuple[str | None, float]:
+    def agency(self, prepared: Prepared, vector=None) -> tuple[str | None, float]:
         """The agency an out-of-scope text most likely belongs to, with its probability.
 
-        Separate from `score` because only out-of-scope texts need it.
+        Separate from `score` because only out-of-scope texts need it; pass the `vector` that
+        scoring used so the features are not computed twice.
         """
         if self.ag_W is None or not len(self.agencies):
             return None, 0.0
-        cols, vals = self.vocab.vector_of_list(feature_list(prepared))
-        a = (vals @ self.ag_W[cols] + self.ag_b) if len(cols) else self.ag_b.copy()
+        cols, vals = self.vector(prepared) if vector is None else vector
+        a = (vals @ self.ag_W.take(cols, axis=0) + self.ag_b) if len(cols) else self.ag_b.copy()
         pa = _softmax(a / max(self.temperature, 1e-3))
         i = int(np.argmax(pa))
         return self.agencies[i], float(pa[i])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from nlp.pinyin import syllables
+from nlp.pinyin import positions_of, syllables
 from nlp.places import Location, Place
 
 __all__ = ["PlaceFinder", "Match", "SPECIFICITY"]
@@ -63,6 +63,25 @@ def _derived_forms(p: Place) -> set[str]:
     return {f for f in forms if f}
 
 
+def _longest_first_pattern(names) -> re.Pattern | None:
+    """A regex whose match at each position is the longest of `names` starting there.
+
+    The names are grouped by first character (华(?:山社区|山路|山)|...), each group's rests
+    longest first. At a given position only the group of that character can match, and within
+    it the first rest that matches is the longest: the same matches as one flat alternation of
+    all names sorted longest first. Why grouped: the engine tried the flat alternation's ~500
+    names one by one at every candidate position (3.0 us per text, 1.1 us grouped).
+    """
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names, key=len, reverse=True):
+        if name:
+            groups.setdefault(name[0], []).append(name[1:])
+    if not groups:
+        return None
+    return re.compile("|".join(re.escape(first) + "(?:" + "|".join(map(re.escape, rests)) + ")"
+                               for first, rests in groups.items()))
+
+
 class PlaceFinder:
     """Looks up gazetteer names in text. Read-only after construction (thread-safe)."""
 
@@ -97,6 +116,14 @@ class PlaceFinder:
         for key in self._by_sound:
             sound_lengths.setdefault(key[0], set()).add(len(key))
         self._sound_lengths = {c: tuple(sorted(ls, reverse=True)) for c, ls in sound_lengths.items()}
+        # The exact pass as one regex: alternatives longest first, so at each position the
+        # engine takes the longest name starting there, exactly like a longest-first dictionary
+        # scan, but in C (empty names cannot occur: _derived_forms drops them).
+        self._names_re = _longest_first_pattern(self._by_name)
+        # First three syllables of every sound-alike name (all have 3+ characters): a text none
+        # of whose syllable triples is among them cannot contain a sound-alike, and the scan
+        # only needs to stop where one starts.
+        self._sound_heads = frozenset(key[:3] for key in self._by_sound)
         self._streets = {p.name: p for p in self.places if p.kind == "street"}
         self._communities = {p.community: p for p in self.places if p.kind == "community" and p.community}
 
@@ -123,56 +150,64 @@ class PlaceFinder:
         if not text:
             return []
         matches: list[Match] = []
-        covered = [False] * len(text)
-        by_name, lengths = self._by_name, self._lengths
-        i, n = 0, len(text)
-        while i < n:
-            # Only the lengths of names that start with this character are tried (longest first).
-            for length in lengths.get(text[i], ()):
-                if i + length > n:
-                    continue
-                ps = by_name.get(text[i:i + length])
-                if ps:
-                    for p in ps:
-                        matches.append(Match(p, text[i:i + length], i))
-                    for k in range(i, i + length):
-                        covered[k] = True
-                    i += length
-                    break
-            else:
-                i += 1
+        n = len(text)
+        covered = [False] * n
+        by_name = self._by_name
+        if self._names_re is not None:
+            for m in self._names_re.finditer(text):
+                i, j = m.start(), m.end()
+                name = m.group()
+                for p in by_name[name]:
+                    matches.append(Match(p, name, i))
+                covered[i:j] = [True] * (j - i)
         if self._by_sound and not all(covered):
             sy = sounds if sounds is not None and len(sounds) == len(text) else syllables(text)
-            sound_lengths = self._sound_lengths
-            i = 0
-            while i < n:
-                hit = False
-                for length in sound_lengths.get(sy[i], ()):
-                    if i + length > n or any(covered[i:i + length]):
-                        continue
-                    name = self._by_sound.get(tuple(sy[i:i + length]))
-                    if name:
-                        for p in self._by_name[name]:
-                            matches.append(Match(p, text[i:i + length], i, by_sound=True))
-                        i += length
-                        hit = True
-                        break
-                if not hit:
-                    i += 1
+            starts = positions_of(zip(sy, sy[1:], sy[2:]), self._sound_heads)
+            if starts:
+                self._find_by_sound(text, sy, covered, matches, starts)
+        matches.sort(key=lambda m: m.start)
+        return matches
+
+    def _find_by_sound(self, text: str, sy, covered: list, matches: list, starts: list[int]) -> None:
+        """Append the sound-alike names of what the exact pass left uncovered, left to right.
+
+        Only `starts`, the positions whose syllable triple starts some name, are tried (the
+        others cannot match); past a hit the scan resumes after it, as a scan of every
+        position would.
+        """
+        sound_lengths, by_sound = self._sound_lengths, self._by_sound
+        n = len(text)
+        resume = 0
+        for i in starts:
+            if i < resume:
+                continue
+            for length in sound_lengths.get(sy[i], ()):
+                if i + length > n or any(covered[i:i + length]):
+                    continue
+                name = by_sound.get(tuple(sy[i:i + length]))
+                if name:
+                    for p in self._by_name[name]:
+                        matches.append(Match(p, text[i:i + length], i, by_sound=True))
+                    resume = i + length
+                    break
         matches.sort(key=lambda m: m.start)
         return matches
 
     # -- resolution --------------------------------------------------------------------------
-    def locate(self, text: str, street_hint: str | None = None, sounds=None) -> Location:
-        """Where `text` says the report is; `street_hint` (a street name) is used when the text is silent."""
+    def locate(self, text: str, street_hint: str | None = None, sounds=None, *, detail: bool = True) -> Location:
+        """Where `text` says the report is; `street_hint` (a street name) is used when the text is silent.
+
+        `detail=False` leaves `reasons` empty (the same street, community, grid and places):
+        callers that never show them need not pay for building the strings.
+        """
         matches = self.find(text, sounds)
         reasons: list[str] = []
         hint = self.street_named(street_hint)
         if not matches:
             if hint:
-                return Location(street=hint, reasons=(f"street hint {street_hint}",))
+                return Location(street=hint, reasons=(f"street hint {street_hint}",) if detail else ())
             return Location()
-        for m in matches:
+        for m in (matches if detail else ()):
             how = f"sounds like {m.place.name}" if m.by_sound else ("=" + m.place.name if m.text != m.place.name else "")
             reasons.append(f"{m.text}{(' ' + how) if how else ''} ({m.place.kind}, {m.place.street})")
 
@@ -186,7 +221,8 @@ class PlaceFinder:
                 shared = sorted(set(a.grids) & set(b.grids))
                 if shared:
                     grid = shared[0]
-                    reasons.append(f"{a.name} x {b.name} -> grid {grid}")
+                    if detail:
+                        reasons.append(f"{a.name} x {b.name} -> grid {grid}")
                     break
             if grid:
                 break
@@ -200,7 +236,7 @@ class PlaceFinder:
             inter_street = next(p.street for p in roads if grid in p.grids)
             if SPECIFICITY.get(best.place.kind, 2) <= SPECIFICITY["road"]:
                 street = inter_street
-        if len(votes) > 1:
+        if detail and len(votes) > 1:
             reasons.append(f"streets {sorted(votes)} -> {street} (most specific: {best.place.name})")
 
         community = None

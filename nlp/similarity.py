@@ -17,10 +17,11 @@ from nlp.pinyin import pinyin_of, syllables
 
 __all__ = ["description_tokens", "text_similarity", "content_tokens"]
 
-_NUM = re.compile(r"^[0-9a-z]+$")
 # Tokens that are place names by their form (华山路, 新桥大街, 锦绣东苑): where, not what.
 _PLACE_FORM = re.compile(r"^.{2,}(路|街|大道|大街|小区|花园|花苑|新村|社区|广场|东苑|西苑|中心|公园|菜场|市场)$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+# Single characters that say nothing about a matter (particles, pronouns).
+_MINOR_CHARS = frozenset("的了是在有和也就都还又很我你他她它这那个把被给让吗吧呢啊哦嗯喂")
 _PIPELINE = None
 _LOCK = threading.Lock()
 
@@ -56,10 +57,15 @@ def content_tokens(tokens, stopwords, place_words=frozenset()) -> tuple[str, ...
     out = []
     syn = _synonyms()
     for t in tokens:
-        if t in stopwords or t in place_words or _NUM.match(t) or not _CJK.search(t) or _PLACE_FORM.match(t):
+        if t in stopwords or t in place_words:
+            continue
+        # Numbers and Latin letters (no CJK character) are dropped; most tokens start with a
+        # CJK character, which settles it without the regex. A place form has at least three
+        # characters, so shorter tokens skip that regex.
+        if not ("\u4e00" <= t[:1] <= "\u9fff" or _CJK.search(t)) or (len(t) > 2 and _PLACE_FORM.match(t)):
             continue
         t = syn.get(t, t)
-        if len(t) == 1 and t in "的了是在有和也就都还又很我你他她它这那个把被给让吗吧呢啊哦嗯喂":
+        if len(t) == 1 and t in _MINOR_CHARS:
             continue
         out.append(t)
     return tuple(out)

@@ -33,16 +33,28 @@ FILLERS = (
     "你好", "您好", "请问", "麻烦你", "麻烦您", "谢谢", "喂喂",
 )
 # Single-character interjections. 喂 only when it is not 喂养/喂食 (feeding animals is a matter).
-_INTERJECTIONS = re.compile(r"喂(?![养食鸡鸭狗猫鱼奶])|[嗯呃啊哎诶唉噢哦呀]+(?=[\s，。,！!？?]|$)|^[嗯呃啊哎诶唉噢哦]+|[嗯呃]")
+# The leading lookahead names every character a match can start with: it changes no match, but
+# lets the engine reject most positions at once instead of trying the four alternatives
+# (1.0 -> 0.3 us per text).
+_INTERJECTIONS = re.compile(r"(?=[喂嗯呃啊哎诶唉噢哦呀])(?:喂(?![养食鸡鸭狗猫鱼奶])|[嗯呃啊哎诶唉噢哦呀]+(?=[\s，。,！!？?]|$)|^[嗯呃啊哎诶唉噢哦]+|[嗯呃])")
 _FILLER_RE = re.compile("|".join(re.escape(f) for f in sorted(FILLERS, key=len, reverse=True)))
 
 # A stammer: the same 2-4 Chinese characters said two or more times in a row (井盖井盖 -> 井盖).
 _REPEAT_RE = re.compile(r"([\u4e00-\u9fff]{2,4})\1+")
 # The same character three or more times (了了了 -> 了); two stays (天天, 常常).
 _REPEAT_CHAR_RE = re.compile(r"([\u4e00-\u9fff])\1{2,}")
+# A Chinese character that comes again within the next four, only Chinese characters between:
+# both patterns above need one (a stammered unit repeats its first character 2-4 places on; a
+# tripled character repeats it at once). Two texts in three have none, and this one search
+# (~0.9 us) then stands in for the three substitutions (~4 us).
+_MAYBE_REPEAT_RE = re.compile(r"([\u4e00-\u9fff])(?=[\u4e00-\u9fff]{0,3}\1)")
 
 _CN_DIGITS = "零〇一二两三四五六七八九幺十百千万"
-_NUM_RUN_RE = re.compile("[%s]+" % _CN_DIGITS)
+# Runs of numerals. A lone 一 百 千 or 万 is always kept as it is (see the replacement below), so
+# the pattern does not match it: two reports in five have 一个/一下 and no other numeral, and each
+# match costs a Python call. Longer runs are still matched whole (the first alternative is
+# tried first and is greedy), exactly as by "[...]+".
+_NUM_RUN_RE = re.compile("[%s]{2,}|[%s]" % (_CN_DIGITS, _CN_DIGITS.translate({ord(c): None for c in "一百千万"})))
 # Measure words after which a spoken number is an address or a quantity worth keeping as digits.
 _NUMBER_UNITS = "号栋幢单元楼层室米路弄组期区户间辆个棵根块处点天年月日次多公斤吨元岁分钟小时"
 
@@ -53,12 +65,28 @@ _PREFIXES = (
     ("12345", re.compile(r"^\s*12345\s*(?:工单|热线|转办)?\s*[:：]\s*")),
     ("12345", re.compile(r"^\s*工单(?:编号|号)?\s*[:：]?\s*[0-9a-z\-]+\s*")),
 )
+# All prefixes at once: none of them can match an empty string, so when this does not match,
+# no prefix is there and the ordered loop in `normalise` can be skipped (most texts).
+_ANY_PREFIX = re.compile("|".join(f"(?:{rx.pattern})" for _, rx in _PREFIXES))
 _PUNCT_RE = re.compile(r"[^\w\u4e00-\u9fff]+|_+")
-_SPACES_RE = re.compile(r"\s+")
+
+
+# Full-width punctuation frequent in reports (more than half have a ，), each with its
+# compatibility decomposition (one ASCII character).
+_FULL_WIDTH = tuple((wide, unicodedata.normalize("NFKD", wide)) for wide in "，：？！（）；")
 
 
 def _to_half_width(text: str) -> str:
     # NFKC maps full-width letters/digits/punctuation to ASCII (ｇｂ１２３ -> gb123).
+    # Why the detour: a single ， made NFKC decompose and recompose the whole text (~2.6 us).
+    # Replacing a character by its compatibility decomposition leaves the text's NFKC form as it
+    # was (NFKC starts by decomposing every character); when what is left is already in NFKC
+    # (a quick check), it is that form. Otherwise the full normalisation of the original runs.
+    quick = text
+    for wide, narrow in _FULL_WIDTH:
+        quick = quick.replace(wide, narrow)
+    if unicodedata.is_normalized("NFKC", quick):
+        return quick
     return unicodedata.normalize("NFKC", text)
 
 
@@ -104,10 +132,13 @@ def strip_fillers(text: str) -> str:
     """Remove spoken fillers, interjections and stammered repetitions."""
     text = _FILLER_RE.sub(" ", text)
     text = _INTERJECTIONS.sub(" ", text)
+    if _MAYBE_REPEAT_RE.search(text) is None:
+        return text  # no repetition of any kind: the substitutions below would change nothing
     text = _REPEAT_CHAR_RE.sub(r"\1", text)
     # Twice: 井盖井盖井盖 collapses in one pass, 那个井盖那个井盖 needs the fillers gone first.
-    text = _REPEAT_RE.sub(r"\1", text)
-    return _REPEAT_RE.sub(r"\1", text)
+    # When the first pass changed nothing, the second would see the same text: skip it.
+    text, changed = _REPEAT_RE.subn(r"\1", text)
+    return _REPEAT_RE.sub(r"\1", text) if changed else text
 
 
 def normalise(text: str, channel: str | None = None) -> Normalised:
@@ -122,6 +153,8 @@ def normalise(text: str, channel: str | None = None) -> Normalised:
     if channel:
         signals.append(str(channel))
     for _ in range(2):  # "12345工单：市民来电反映：" has two prefixes
+        if not _ANY_PREFIX.match(text):
+            break
         for signal, rx in _PREFIXES:
             m = rx.match(text)
             if m and m.end() > 0:
@@ -132,5 +165,7 @@ def normalise(text: str, channel: str | None = None) -> Normalised:
     text = spoken_numbers_to_digits(text)
     text = _PUNCT_RE.sub(" ", text)
     text = strip_fillers(text)
-    text = _SPACES_RE.sub(" ", text).strip()
+    # Why split/join: the same as re.sub(r"\s+", " ", text).strip() (str.split() and the
+    # regex's \s both use str.isspace()), in one C call instead of two.
+    text = " ".join(text.split())
     return Normalised(text, tuple(signals))

@@ -97,7 +97,8 @@ def classify_line(analyser, line: str) -> dict:
     channel = obj.get("channel")
     if channel is not None and not isinstance(channel, str):
         return {**out, "error": f"channel must be a string, got {type(channel).__name__}"}
-    return _result(analyser.analyse(text, channel=channel), rid)
+    # detail=False: the output has no reasons or tokens, so the analyser need not build them.
+    return _result(analyser.analyse(text, channel=channel, detail=False), rid)
 
 
 def run(args) -> int:

@@ -13,6 +13,7 @@ from nlp.text import normalise
     ("电线断了掉在地上 还在冒火花", "live line down"),
     ("一棵大树倒在马路上 砸到一辆车", "tree fallen on road"),
     ("天桥电梯困了人了 里面有老人", "injury or trapped"),
+    ("河边垃圾堆被人点燃了 火势蔓延到旁边的枯草", "fire or explosion"),
 ])
 def test_danger_now_fires(text, reason):
     """Each kind of danger the brief names is recognised, with its reason."""
@@ -25,6 +26,9 @@ def test_danger_now_fires(text, reason):
     "工地围挡倒了 压在车上 无人员受伤",
     "井盖有点松 踩上去会动",
     "行道树有点歪 怕以后刮台风倒下来砸到人",
+    "回收箱被人点燃 火已经被扑灭了 箱子烧坏了",
+    "有人在焚烧垃圾 火势较小 无人员被困",
+    "路边烧烤 现场有明火",
 ])
 def test_fears_and_near_misses_do_not_fire(text):
     """A feared danger, a harmless incident or a worn asset is not an emergency by rule."""
