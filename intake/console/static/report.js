@@ -194,9 +194,13 @@ HL.boot(["operator", "shift_chief", "auditor", "dispatcher"], async (me) => {
       h("h2", {}, call.state === "in_progress" ? "实时转写（通话中）" : "转写"), partial);
     if (call.state === "in_progress" && window.EventSource) {
       const es = new EventSource(`/api/v1/calls/${call.id}/events`);
-      const show = (ev) => { try { partial.textContent = JSON.parse(ev.data).text || ""; } catch (e) { /* keep */ } };
-      es.addEventListener("partial", show);
-      es.addEventListener("final", (ev) => { show(ev); es.close(); });
+      // `partial` carries the running text; `final` the stored call, whose transcript (if any)
+      // replaces it. A final without one keeps what was heard rather than blanking the line.
+      const show = (ev, key) => {
+        try { const got = JSON.parse(ev.data)[key]; if (got || key === "text") partial.textContent = got || ""; } catch (e) { /* keep */ }
+      };
+      es.addEventListener("partial", (ev) => show(ev, "text"));
+      es.addEventListener("final", (ev) => { show(ev, "transcript"); es.close(); });
       es.onerror = () => es.close();
     }
     return card;
