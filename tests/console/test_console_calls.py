@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-import wave
 
 import pytest
 from twisted.internet.task import Clock
@@ -23,6 +22,7 @@ from intake.db import call_store as cs
 from intake.db.pool import SyncRunner, run_sync
 from telephony import interfaces as ti
 from tests.console.test_consoles import Console
+from tests.intake.helpers import write_wav
 
 CALLER = "13912345678"
 TRANSCRIPT = "新北区三井街道黄河西路上的窨井盖坏了，有人差点摔倒，请尽快来修。"
@@ -50,14 +50,6 @@ HOLD_STREAMS = """
 """
 
 
-def write_wav(path, seconds: float) -> None:
-    """A 16-bit 8 kHz mono WAV (the recorder's format) of a quiet ramp."""
-    pcm = b"".join(((i * 37) % 2000 - 1000).to_bytes(2, "little", signed=True) for i in range(int(8000 * seconds)))
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(pcm)
 
 
 class Phone:
@@ -84,7 +76,7 @@ class Phone:
         linked to it. The stored row."""
         self.n += 1
         wav = self.wavdir / f"call{self.n}.wav"
-        write_wav(wav, seconds)
+        write_wav(wav, seconds, peak=1000)
         rec = ti.CallRecord(call_id=info.call_id, line=info.line, hotline=info.hotline, caller=info.caller,
                             started_at=info.started_at, ended_at=info.started_at + seconds, wav_path=str(wav),
                             duration_s=seconds, state=ti.STATE_COMPLETED, transcript=TRANSCRIPT,

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import wave
 from io import BytesIO
 
 import sqlalchemy as sa
@@ -37,3 +38,14 @@ def count_rows(engine, table: str) -> int:
     """Rows in a table (to check that nothing was half-written)."""
     with engine.connect() as c:
         return c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+def write_wav(path, seconds: float, peak: int = 10000) -> bytes:
+    """A 16-bit 8 kHz mono WAV (the recorder's format) of a ramp up to `peak`; returns its samples."""
+    pcm = b"".join(((i * 37) % (2 * peak) - peak).to_bytes(2, "little", signed=True) for i in range(int(8000 * seconds)))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm)
+    return pcm

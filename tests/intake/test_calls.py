@@ -21,7 +21,7 @@ from intake.db import call_store as cs
 from intake.db.pool import run_sync
 from telephony import interfaces as ti
 from tests.intake.conftest import START
-from tests.intake.helpers import call, count_rows
+from tests.intake.helpers import call, count_rows, write_wav
 
 REPORT_TEXT = "新北区河海街道华山路上的路灯坏了，晚上很黑，请派人来修。"
 
@@ -70,15 +70,6 @@ def raw(phone, method, path, role="operator"):
     return req.responseCode or 200, ctype, b"".join(req.written), req
 
 
-def write_wav(path, seconds: float) -> bytes:
-    """A 16-bit 8 kHz mono WAV of a ramp; returns its samples."""
-    pcm = b"".join(((i * 37) % 20000 - 10000).to_bytes(2, "little", signed=True) for i in range(int(8000 * seconds)))
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(pcm)
-    return pcm
 
 
 _n = [0]
