@@ -59,14 +59,21 @@ def after_intake(conn, *, case_id: int | None, report_id: int, channel: str, cal
             if status == wf.ACCEPTED:
                 _event(conn, case_id, now, "system", "accepted", {"reason": "an inspector's report needs no acceptance"})
             elif status == wf.DISPATCHED:
-                why = "emergency: registered and dispatched to the emergency chain at once"
-                _event(conn, case_id, now, "system", "registered", {"reason": why})
-                _event(conn, case_id, now, "system", "dispatched",
-                       {"department": case["department_id"], "count": 1, "reason": why})
+                emergency_dispatch(conn, case_id, case["department_id"], now,
+                                   "emergency: registered and dispatched to the emergency chain at once")
     if caller:
         conn.execute(t.outbound_messages.insert().values(
             case_id=case_id, report_id=report_id, recipient=caller, kind="receipt",
             text=receipt_text(case["number"]), created_at=now))
+
+
+def emergency_dispatch(conn, case_id: int, department: str | None, now: dt.datetime, why: str) -> None:
+    """The loop's record of an emergency sent straight to the emergency chain: registered and
+    dispatched by the system at once (the caller has set the case's status and department)."""
+    count = conn.execute(sa.select(sa.func.count()).select_from(t.case_events).where(
+        t.case_events.c.case_id == case_id, t.case_events.c.kind == "dispatched")).scalar_one() + 1
+    _event(conn, case_id, now, "system", "registered", {"reason": why})
+    _event(conn, case_id, now, "system", "dispatched", {"department": department, "count": count, "reason": why})
 
 
 def _event(conn, case_id: int, at: dt.datetime, actor: str, kind: str, detail: dict) -> None:

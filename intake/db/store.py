@@ -379,10 +379,7 @@ def _escalate(conn, case, values: dict, report_id: int, route: dict | None, now:
         _event(conn, case_id, now, actor, "emergency", {"report_id": report_id, "escalated": True})
         _event(conn, case_id, now, actor, "routed", {"department_id": unit, "level": values["level"],
                                                      "reasons": list((route or {}).get("reasons", ()))})
-        _event(conn, case_id, now, "system", "registered", {"reason": why})
-        count = conn.execute(sa.select(sa.func.count()).select_from(t.case_events).where(
-            t.case_events.c.case_id == case_id, t.case_events.c.kind == "dispatched")).scalar_one() + 1
-        _event(conn, case_id, now, "system", "dispatched", {"department": unit, "count": count, "reason": why})
+        loop_store.emergency_dispatch(conn, case_id, unit, now, why)
     else:
         _event(conn, case_id, now, actor, "emergency", {
             "report_id": report_id, "escalated": False, "alert": unit, "status": case["status"],
