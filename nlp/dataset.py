@@ -8,9 +8,14 @@ Files (JSON Lines, UTF-8), all under nlp/corpus/:
 - ``emergency.jsonl``: emergencies (``"emergency": true``) with their closest matter code, and
   near misses (``false``).
 
+- ``real.jsonl``: real citizen letters labelled by hand (nlp/corpus/tools/make_real.py), in or
+  out of scope, with ``"split"`` set by near-duplicate cluster and ``"candidates"`` (the other
+  matters a letter raises).
+
 Optional ``"group"`` ties variants of one written report together: the split hashes the group
 (else the text), so no variant of a dev report is ever trained on. About 20 % of every label goes
-to dev; the assignment depends only on the text, never on file order or the random seed.
+to dev; the assignment depends only on the text, never on file order or the random seed. A line
+with ``"split": "dev"`` or ``"train"`` is put there instead (the real letters are split by cluster).
 """
 from __future__ import annotations
 
@@ -42,6 +47,13 @@ class Example:
     agency: str | None = None
     group: str = ""
     source: str = ""
+    split: str = ""                   # "dev" / "train" when the line fixes it, else by hash
+    candidates: tuple[str, ...] = ()  # other matters the report raises (real letters)
+
+    @property
+    def real(self) -> bool:
+        """True for a real citizen's message labelled by hand (not text we wrote)."""
+        return self.source == "real.jsonl"
 
     @property
     def out_of_scope(self) -> bool:
@@ -70,11 +82,18 @@ def _parse(obj: dict, where: str, matter_codes) -> Example:
             raise CorpusError(f"{where}: unknown matter code {code!r}")
         label = code
     street = obj.get("street")
+    fixed = obj.get("split") or ""
+    if fixed not in ("", "dev", "train"):
+        raise CorpusError(f"{where}: split must be dev or train, got {fixed!r}")
+    cands = obj.get("candidates") or []
+    if not isinstance(cands, list) or not all(isinstance(c, str) for c in cands):
+        raise CorpusError(f"{where}: candidates must be a list of matter codes")
     return Example(
         text=text.strip(), label=label, style=str(obj.get("style") or ""),
         street=street if isinstance(street, str) and street else None,
         emergency=bool(obj.get("emergency")), agency=obj.get("agency") if oos else None,
-        group=str(obj.get("group") or ""), source=where.split(":")[0],
+        group=str(obj.get("group") or ""), source=where.split(":")[0], split=fixed,
+        candidates=tuple(c for c in cands if matter_codes is None or c in matter_codes),
     )
 
 
@@ -114,7 +133,8 @@ def split(examples: list[Example]) -> tuple[list[Example], list[Example]]:
     """(train, dev): dev is a deterministic ~20 % by hash of group or text."""
     train, dev = [], []
     for ex in examples:
-        (dev if is_dev(ex.group or ex.text) else train).append(ex)
+        in_dev = ex.split == "dev" if ex.split else is_dev(ex.group or ex.text)
+        (dev if in_dev else train).append(ex)
     return train, dev
 
 

@@ -1,10 +1,13 @@
 """`hotline eval [--model PATH] [--out DIR] [--corpus DIR] [--config DIR]`.
 
-Evaluates the trained model on the dev split of the corpus (the ~20 % never trained on): prints
-the headline numbers and writes DIR/index.html (per-class precision/recall/F1, macro-F1, most
-confused pairs, calibration, coverage at the review threshold, accuracy under 10 % and 20 %
-simulated homophone noise) with DIR/confusion.png (major-class confusion chart) and
-DIR/metrics.json. Default DIR: bench/results/eval.
+Evaluates the trained model on the dev split of the corpus (never trained on), in two parts side
+by side: the **written** dev split (text written on this project) and the **real** dev split
+(citizens' letters from a message board, labelled by hand, split by near-duplicate cluster).
+Prints the side-by-side table and writes DIR/index.html (for each split: per-class
+precision/recall/F1, macro-F1, most confused pairs, calibration, coverage at the review threshold,
+accuracy under 10 % and 20 % simulated homophone noise) with DIR/confusion-written.png and
+DIR/confusion-real.png (major-class confusion charts) and DIR/metrics.json. Default DIR:
+bench/results/eval.
 """
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ def add_arguments(p) -> None:
     p.add_argument("--config", metavar="DIR", help="configuration folder (default: the bundled config/)")
 
 
-def confusion_png(report, path: Path) -> bool:
+def confusion_png(report, path: Path, title: str = "dev split") -> bool:
     """Draw the major-class confusion matrix (rows true, columns predicted) as a PNG."""
     try:
         import matplotlib
@@ -51,7 +54,7 @@ def confusion_png(report, path: Path) -> bool:
                 ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if frac[i, j] > 0.5 else "black")
     fig.colorbar(im, ax=ax, label="share of the true class")
-    ax.set_title(f"dev split, model {report.model_version}")
+    ax.set_title(f"{title}, model {report.model_version}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -68,7 +71,7 @@ def run(args) -> int:
     from nlp.analyser import ReportAnalyser
     from nlp.classifier import ModelError
     from nlp.dataset import load_corpus, split
-    from nlp.evaluation import evaluate, render_html, summary_lines
+    from nlp.evaluation import evaluate, render_html_sides, side_by_side_lines, split_dev
     from nlp.pinyin import homophone_pools
 
     setup = load_nlp_setup(args.config)
@@ -85,16 +88,23 @@ def run(args) -> int:
         print("hotline eval: the corpus has no dev examples", file=sys.stderr)
         return 1
     pools = homophone_pools("".join(e.text for e in examples))
-    report = evaluate(analyser, dev, pools)
-    for line in summary_lines(report):
+    reports = {name: evaluate(analyser, part, pools) for name, part in split_dev(dev).items()}
+    for line in side_by_side_lines(reports):
         print(line)
-    print("most confused:")
-    for (t, p), n in report.confused[:10]:
-        print(f"  {t} -> {p}: {n}")
+    for name, report in reports.items():
+        if report.n:
+            print(f"most confused ({name}):")
+            for (t, p), n in report.confused[:8]:
+                print(f"  {t} -> {p}: {n}")
     out = Path(args.out) if args.out else DEFAULT_OUT
     out.mkdir(parents=True, exist_ok=True)
-    chart = "confusion.png" if confusion_png(report, out / "confusion.png") else None
-    (out / "index.html").write_text(render_html(report, setup.taxonomy, chart), encoding="utf-8")
-    (out / "metrics.json").write_text(json.dumps(report.as_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    charts = {}
+    for name, report in reports.items():
+        png = f"confusion-{name}.png"
+        if report.n and confusion_png(report, out / png, f"{name} dev split"):
+            charts[name] = png
+    (out / "index.html").write_text(render_html_sides(reports, setup.taxonomy, charts), encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps({k: r.as_dict() for k, r in reports.items()}, ensure_ascii=False, indent=2),
+                                      encoding="utf-8")
     print(f"report: {out / 'index.html'}")
     return 0

@@ -54,7 +54,7 @@ def run(args) -> int:
     from intake.commands.classify import load_nlp_setup
     from nlp.analyser import ReportAnalyser
     from nlp.classifier import DEFAULT_MODEL_PATH
-    from nlp.evaluation import evaluate, summary_lines
+    from nlp.evaluation import evaluate, side_by_side_lines, split_dev
     from nlp.pinyin import homophone_pools
     from nlp.train import train_model
 
@@ -73,13 +73,14 @@ def run(args) -> int:
         print(f"corpus: {problem}", file=sys.stderr)
     analyser = ReportAnalyser(result.model, setup.taxonomy, setup.places, setup.agencies, setup.review_threshold)
     pools = homophone_pools("".join(e.text for e in result.train_examples + result.dev_examples))
-    report = evaluate(analyser, result.dev_examples, pools)
-    result.model.state["metrics"] = report.as_dict()
+    reports = {name: evaluate(analyser, part, pools) for name, part in split_dev(result.dev_examples).items()}
+    result.model.state["metrics"] = reports["written"].as_dict()
+    result.model.state["metrics_real"] = reports["real"].as_dict()
     result.model.save(out)
     print(f"model {result.model.version} -> {out}")
     print(f"trained on {len(result.train_examples)} examples ({result.info['rows']} rows with augmentation, "
           f"{result.info['features']} features, {result.info['labels']} labels) in {result.seconds:.0f}s; "
           f"total {time.monotonic() - t0:.0f}s")
-    for line in summary_lines(report):
+    for line in side_by_side_lines(reports):
         print(line)
     return 0

@@ -13,7 +13,7 @@ import pytest
 from intake.config import HotlineConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAIN = Path("/work/shared/domain")
+DOMAIN = ROOT.parent / "shared" / "domain"
 
 
 def test_loads_without_problems(config):

@@ -6,13 +6,33 @@ it belongs to. Text = 留言主题 + the start of 留言详情 (trimmed at a sen
 characters). The organisers' anonymised names (A市, A3区, A000123) are replaced by local ones or
 dropped, so the model cannot learn "A市" as a sign of out-of-scope.
 
+Messages that were labelled by hand (nlp/corpus/real/, ids ``lab-N``) are left out here: they
+are in real.jsonl with their matter or agency, and a copy here could sit on the other side of
+the dev split.
+
 Usage: python nlp/corpus/tools/make_teddy_cup.py [SOURCE.jsonl] > nlp/corpus/teddy_cup.jsonl
+(default SOURCE: ../shared/data/teddy-cup-2020/messages-labelled-495.jsonl from the repository root)
 """
 import json
 import re
 import sys
+from pathlib import Path
 
-SOURCE = "/work/shared/data/teddy-cup-2020/messages-labelled-495.jsonl"
+ROOT = Path(__file__).resolve().parents[3]
+SOURCE = ROOT.parent / "shared" / "data" / "teddy-cup-2020" / "messages-labelled-495.jsonl"
+REAL_LABELS = ROOT / "nlp" / "corpus" / "real"
+
+
+def hand_labelled() -> set[str]:
+    """留言编号 of the board-labelled messages that were also labelled by hand."""
+    ids = set()
+    for path in REAL_LABELS.glob("labels-*.jsonl"):
+        for line in open(path, encoding="utf-8"):
+            if line.strip():
+                mid = json.loads(line)["id"]
+                if mid.startswith("lab-"):
+                    ids.add(mid[4:])
+    return ids
 CLASSES = {"劳动和社会保障", "教育文体", "卫生计生", "商贸旅游"}
 
 
@@ -53,11 +73,12 @@ def trim(text: str, limit: int = 160) -> str:
 
 def main(path: str = SOURCE) -> None:
     """Print the JSON lines of the out-of-scope classes."""
+    skip = hand_labelled()
     with open(path, encoding="utf-8") as f:
         for line in f:
             m = json.loads(line)
             cls = m["一级分类"]
-            if cls not in CLASSES:
+            if cls not in CLASSES or m["留言编号"] in skip:
                 continue
             theme, detail = clean(m["留言主题"]), clean(m["留言详情"])
             text = theme + "。" + trim(detail)
